@@ -6,7 +6,7 @@ the same model called directly, then requests/s with 1 and 4 concurrent clients.
     .venv/bin/python bench/bench_serve.py                 # untrained resnet34 U-Net, exported with export_onnx
     .venv/bin/python bench/bench_serve.py --model runs/demo/model.onnx
 """
-import argparse, socket, subprocess, sys, tempfile, time
+import argparse, io, socket, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -46,7 +46,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--model', help='ONNX file (default: export an untrained resnet34 U-Net)')
     p.add_argument('--size', type=int, default=256, help='image side (default 256)')
-    p.add_argument('--n', type=int, default=40, help='requests per latency measurement (default 40)')
+    p.add_argument('--n', type=int, default=20, help='requests per measurement (default 20; 4 clients send 2n)')
     p.add_argument('--workers', type=int, default=2, help='server prediction threads (default 2)')
     p.add_argument('--threads', type=int, default=None, help='onnxruntime threads (default: onnxruntime default)')
     a = p.parse_args()
@@ -58,29 +58,31 @@ def main():
     img = np.random.default_rng(0).integers(0, 256, (a.size, a.size, 3), dtype=np.uint8)
     png = encode_png(img)
 
-    # direct, in-process
-    seg = OnnxSegmenter(fn, n_threads=a.threads)
-    for _ in range(3): ref = seg.predict(img)
-    direct = []
-    for _ in range(a.n):
-        t = time.perf_counter(); seg.predict(img); direct.append((time.perf_counter()-t)*1000)
-    del seg
-
-    # through HTTP: the real server in a subprocess
+    # the real server in a subprocess, and the same model in-process
     port = _free_port()
     args = [str(fn), '--port', str(port), '--workers', str(a.workers), '--quiet'] + (['--threads', str(a.threads)] if a.threads else [])
     srv = subprocess.Popen([sys.executable, '-c', f'from synthlab.serve import main; main({args!r})'], cwd=REPO)
     url = f'http://127.0.0.1:{port}'
+    seg = OnnxSegmenter(fn, n_threads=a.threads)
     try:
         for _ in range(600):
             try:
                 if httpx.get(url+'/health', timeout=2).status_code == 200: break
             except httpx.TransportError: time.sleep(0.2)
+        # latency: direct and HTTP calls alternate, so that the load of the shared machine weighs on both alike
+        direct,http,infer,server = [],[],[],[]
         with httpx.Client() as c:
-            for _ in range(3): assert (predict_remote(url, png, client=c) == ref).all()
-            http = []
+            ref = seg.predict(img)
+            for _ in range(2): assert (predict_remote(url, png, client=c) == ref).all() # warm-up, and check
             for _ in range(a.n):
-                t = time.perf_counter(); predict_remote(url, png, client=c); http.append((time.perf_counter()-t)*1000)
+                t = time.perf_counter(); seg.predict(img); direct.append((time.perf_counter()-t)*1000)
+                t = time.perf_counter()
+                r = c.post(url+'/predict', content=png, headers={'Content-Type':'image/png'})
+                np.asarray(Image.open(io.BytesIO(r.content))) # decoded, as a client would
+                http.append((time.perf_counter()-t)*1000)
+                timing = dict(kv.strip().split(';dur=') for kv in r.headers['server-timing'].split(','))
+                infer.append(float(timing['infer'])); server.append(float(timing['total']))
+        # throughput
         rps = {}
         for k in (1, 4):
             clients = [httpx.Client() for _ in range(k)]
@@ -89,14 +91,16 @@ def main():
             with ThreadPoolExecutor(k) as ex: list(ex.map(lambda i: predict_remote(url, png, client=clients[i % k]), range(n)))
             rps[k] = n/(time.perf_counter()-t)
             for c in clients: c.close()
-        server_side = httpx.get(url+'/health').json()['latency_ms']
     finally:
         srv.terminate(); srv.wait(10)
 
     print(f'\n{a.size}x{a.size} PNG, batch 1, {a.workers} server workers, onnxruntime threads: {a.threads or "default"}')
     print(f'direct OnnxSegmenter.predict : {stats(direct)}')
     print(f'HTTP POST /predict (1 client): {stats(http)}')
-    print(f'server-side time per request : p50 {server_side["p50"]:7.1f} ms   p95 {server_side["p95"]:7.1f} ms (all requests, /health)')
+    print(f'  of which, in the server    : {stats(server)}')
+    print(f'  of which, OnnxSegmenter    : {stats(infer)}')
+    over = np.asarray(http)-np.asarray(infer)
+    print(f'HTTP overhead (HTTP - infer) : p50 {np.percentile(over,50):7.1f} ms   (transport, PNG decode/encode, both sides)')
     r = np.percentile(http, 50)/np.percentile(direct, 50)
     print(f'HTTP p50 / direct p50        : {r:.2f}x (target <= 1.25x: {"met" if r <= 1.25 else "NOT met"})')
     print(f'requests/s, 1 client         : {rps[1]:.2f}')

@@ -24,10 +24,12 @@ def main(argv=None):
     p.add_argument('--budget', type=float, default=15*60, help='seconds allowed')
     p.add_argument('--target', type=float, default=0.6, help='valid DiceMulti to reach')
     p.add_argument('--smoke', action='store_true', help='short run: report timings, no PASS/FAIL on Dice')
+    p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default; 1 is faster on a busy shared CPU)')
     p.add_argument('--readme', action='store_true', help='copy metrics.png to readme_images/train_metrics.png')
     a = p.parse_args(argv)
 
     import torch
+    if a.threads: torch.set_num_threads(a.threads)
     from synthlab.render import demo_dataset
     from synthlab.train import train, DEFAULT_EPOCHS
     t0 = time.time()

@@ -11,6 +11,7 @@ from synthlab.test_utils import tiny_dataset
 from synthlab.train import train, resume, checkpoints, last_checkpoint, load_model
 
 REPO = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1) # the CI/test CPU is shared: one thread is far faster than two fighting
 
 def _wait_for(cond, proc, timeout):
     t0 = time.time()
