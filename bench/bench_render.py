@@ -6,7 +6,7 @@ share the cores, so it gives what the machine would do when idle.
     python bench/bench_render.py            # 1,000 images
     python bench/bench_render.py --n 200    # fewer
 """
-import argparse, os, shutil, tempfile, time
+import argparse, io, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 from synthlab.render import render_dataset, _render_one, _scene, _rasterize, _shade, _png, _rgba
@@ -22,7 +22,7 @@ def breakdown(size, n=20):
         cam, light, parts = _scene(rng, size); t.append((time.perf_counter(), time.process_time()))
         fid, table, cls = _rasterize(parts, cam, light); t.append((time.perf_counter(), time.process_time()))
         rgb = _shade(fid, table, cam, light, rng); mask = cls[fid]; t.append((time.perf_counter(), time.process_time()))
-        _png(_rgba(rgb)); _png(mask); t.append((time.perf_counter(), time.process_time()))
+        _png(_rgba(rgb), io.BytesIO()); _png(mask, io.BytesIO()); t.append((time.perf_counter(), time.process_time()))
         for k, a, b in zip(STAGES, t, t[1:]): wall[k].append(b[0]-a[0]); cpu[k].append(b[1]-a[1])
     return ({k: float(np.median(v)) for k, v in wall.items()}, {k: float(np.median(v)) for k, v in cpu.items()})
 

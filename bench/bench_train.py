@@ -10,6 +10,7 @@ Prints the history table, per-epoch time, the final Dice and PASS/FAIL; writes t
 metrics.png, model.json, ...) to --out.
 """
 import argparse, json, shutil, sys, time
+import pandas as pd
 from pathlib import Path
 
 def main(argv=None):
@@ -42,6 +43,8 @@ def main(argv=None):
                        tensorboard=False, show=True)
     t_train = time.time()-t1
     cfg = json.loads((out/'run.json').read_text())
+    hist = pd.read_csv(out/'history.csv')   # what was recorded, also when the guard stopped the run early
+    if getattr(learn, 'guard_stopped', None): print('\n' + learn.guard_stopped)
     secs = [float(m)*60+float(s) for m,s in (t.split(':') for t in hist['time'])]
     ep_s = sum(secs)/len(secs)
     dice = float(hist.dice_multi.iloc[-1])

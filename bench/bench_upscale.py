@@ -1,14 +1,14 @@
 """Does progressive resizing pay? Progressive 64 -> 128 against training directly at 128 for the same epochs.
 
-    .venv/bin/python bench/bench_upscale.py                      # demo dataset (300 renders), 5+5 vs 10 epochs
-    .venv/bin/python bench/bench_upscale.py --n 60 --epochs 1 1  # smoke run
+    .venv/bin/python bench/bench_upscale.py                      # demo dataset (300 renders), 5+5 vs 10 epochs, resnet34
+    .venv/bin/python bench/bench_upscale.py --n 60 --epochs 1 1 --arch resnet18  # smoke run (proves it works; numbers meaningless)
 
 Prints the wall time and final valid Dice of each run and the ratio
 (time for the progressive run to reach the direct run's final Dice) / (time of the direct run); target <= 0.6.
 The progressive run's time counts everything a stage does (dataloaders, weight transfer, training, saving),
 from the per-epoch history with cumulative wall time in `stages.json`.
 """
-import argparse, json, sys, tempfile, time
+import argparse, json, shutil, tempfile, time
 from pathlib import Path
 import torch
 
@@ -27,7 +27,7 @@ def main(argv=None):
     p.add_argument('--lr_factor', type=float, default=10., help='LR divisor for the second stage')
     p.add_argument('--arch', default='resnet34')
     p.add_argument('--threads', type=int, default=0, help='torch threads (0: leave the default)')
-    p.add_argument('--path', default=None, help='folder for both runs (default: a temporary folder)')
+    p.add_argument('--path', default=None, help='keep both runs in this folder (default: a temporary folder, deleted at the end)')
     p.add_argument('--json', default=None, help='also write the numbers to this JSON file')
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
@@ -62,6 +62,8 @@ def main(argv=None):
     res = dict(n=a.n, epochs=a.epochs, sizes=a.sizes, bs=[a.bs, big_bs], lr=a.lr, arch=a.arch, progressive_time=tp, direct_time=td,
                progressive_dice=dp, direct_dice=dd, time_to_reach=reach, ratio=ratio)
     if a.json: Path(a.json).write_text(json.dumps(res, indent=1))
+    if a.path is None: shutil.rmtree(root, ignore_errors=True) # checkpoints and weights: hundreds of MB
+    else: print(f'run folders (stages.json, results.md/png per run): {root}')
     return res
 
 if __name__ == '__main__': main()

@@ -45,7 +45,7 @@ def test_sigkill_then_resume(tmp_path):
     assert list(hist.epoch) == list(range(epochs))      # one row per epoch, none repeated
     assert hist.train_loss.notna().all()
     cks = checkpoints(run)
-    assert [f.name for f in cks] == [f'epoch_{i:03d}.pth' for i in range(epochs)]
+    assert [f.name for f in cks] == [f'epoch_{i:03d}.pth' for i in range(epochs-2, epochs)]   # the last two are kept
     for f in cks + [run/'checkpoints'/'best.pth', run/'model.pth']:   # every file on disk reads back safely
         st = torch.load(f, map_location='cpu', weights_only=True)
         assert st

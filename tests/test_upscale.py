@@ -1,4 +1,4 @@
-import json, warnings
+import json, shutil
 import pytest
 from fastai.callback.core import Callback
 from fastai.learner import Recorder
@@ -44,6 +44,7 @@ def test_resume_inside_a_stage(tiny, tmp_path):
     assert json.loads((run/'stage2_64x64'/'model.json').read_text())['size'] == [64, 64]
     assert len(stage_history(run)) == 3
     assert (run/'results.md').read_text().count('\n') == 4
+    shutil.rmtree(run)  # a resnet18 U-Net's weights and best checkpoint: ~250 MB per stage
 
 def test_refuses_stage_larger_than_renders(tiny, tmp_path):
     with pytest.raises(SynthlabError) as e:
