@@ -8,7 +8,7 @@
 5. `pytest tests`.
 Checks compare file contents before and after, so they work on a dirty working tree too.
 """
-import hashlib, os, re, subprocess, sys, time
+import hashlib, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
@@ -26,6 +26,12 @@ def changed(before, after): return sorted(set(before.items()) ^ set(after.items(
 def run(cmd, timeout=None, env=None):
     print('$', ' '.join(map(str, cmd)), flush=True)
     return subprocess.run(cmd, timeout=timeout, env=env)
+
+def scratch(name):
+    "A fresh temp folder for one test phase, used as TMPDIR and SYNTHLAB_HOME: training tests write ~1 GB of checkpoints each"
+    d = Path(tempfile.mkdtemp(prefix=f'synthlab-{name}-'))
+    (d/'home').mkdir()
+    return d, {'TMPDIR': str(d), 'SYNTHLAB_HOME': str(d/'home')}
 
 def main():
     t0, failures = time.time(), []
@@ -47,9 +53,10 @@ def main():
     nbs = sorted(p for p in Path('nbs').rglob('*.ipynb') if not p.name.startswith(('_', '.')) and '.ipynb_checkpoints' not in p.parts)
     nb_passed = nb_failed = 0
     print(f'\n== nbdev_test: {len(nbs)} notebooks', flush=True)
+    tmp, tmp_env = scratch('nbdev_test')
     try:
         r = subprocess.Popen(['timeout', str(NB_TIMEOUT), bin_dir/'nbdev_test', '--do_print', '--timing', '--n_workers', '2'],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**env, **tmp_env})
         lines = []
         for line in r.stdout: print(line, end='', flush=True); lines.append(line)
         r.wait(); out = ''.join(lines)
@@ -67,11 +74,14 @@ def main():
             nb_failed += len(missing)
     except Exception as e:
         print('nbdev_test could not run:', e, flush=True); nb_failed = len(nbs)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     # 5. pytest
     print('\n== pytest tests', flush=True)
-    junit = Path('/tmp') / f'synthlab-junit-{os.getpid()}.xml'
+    tmp, tmp_env = scratch('pytest')
+    junit = tmp/'junit.xml'
     try:
-        r = run([sys.executable, '-m', 'pytest', 'tests', '-q', '-p', 'no:cacheprovider', f'--junitxml={junit}'], timeout=PY_TIMEOUT)
+        r = run([sys.executable, '-m', 'pytest', 'tests', '-q', '-p', 'no:cacheprovider', f'--junitxml={junit}',
+                 f'--basetemp={tmp/"pytest"}'], timeout=PY_TIMEOUT, env={**env, **tmp_env})
         xml = junit.read_text() if junit.exists() else ''
         m = re.search(r'<testsuite [^>]*', xml)
         attr = lambda k: int(re.search(rf'{k}="(\d+)"', m.group(0)).group(1)) if m and re.search(rf'{k}="(\d+)"', m.group(0)) else 0
@@ -80,6 +90,7 @@ def main():
         py_passed = py_total - py_fail - py_err - py_skip
     except subprocess.TimeoutExpired:
         print(f'pytest timed out after {PY_TIMEOUT}s'); py_passed, py_failed, py_skip = 0, 1, 0
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     passed, failed = nb_passed + py_passed, nb_failed + py_failed + len(failures)
     print(f'\nnotebooks: {nb_passed} passed, {nb_failed} failed; pytest: {py_passed} passed, {py_failed} failed; checks: {len(failures)} failed; {time.time()-t0:.0f}s')
     print(f'{passed} passed, {failed} failed', flush=True)
