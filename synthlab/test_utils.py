@@ -31,7 +31,7 @@ def tiny_learner(codes:tuple=('void','wall','rug','mug'), # class names, index 0
     import numpy as np
     from PIL import Image
     from fastai.vision.all import (DataBlock, ImageBlock, MaskBlock, RandomSplitter, Resize, Normalize, imagenet_stats,
-                                   unet_learner, resnet18)
+                                   unet_learner, resnet18, set_seed)
     d,rng = Path(tempfile.mkdtemp(prefix='synthlab-tiny-learner-')),np.random.default_rng(seed)
     tints = np.array([[0,0,0],[190,40,40],[40,190,40],[40,40,190]])
     for i in range(n):
@@ -42,6 +42,7 @@ def tiny_learner(codes:tuple=('void','wall','rug','mug'), # class names, index 0
                        splitter=RandomSplitter(0.25, seed=0), item_tfms=Resize(64),
                        batch_tfms=Normalize.from_stats(*imagenet_stats))
     dls = dblock.dataloaders(sorted(d.glob('?.png')), bs=2, num_workers=0)
+    set_seed(seed, reproducible=True) # the same weights every call: tests compare against this model
     learn = unet_learner(dls, resnet18, pretrained=False, n_out=len(codes))
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
     return learn
