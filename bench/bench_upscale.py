@@ -12,8 +12,9 @@ import argparse, json, shutil, tempfile, time
 from pathlib import Path
 import torch
 
-def time_to_reach(hist, target:float):
-    "Cumulative wall time of the first epoch in `hist` (a `stage_history` DataFrame) with Dice >= `target`, else None"
+def time_to_reach(hist, target:float, size=None):
+    "Cumulative wall time of the first epoch in `hist` (a `stage_history` DataFrame) at `size` with Dice >= `target`, else None"
+    if size is not None: hist = hist[hist['size'] == hist['size'].iloc[-1]] if size == 'last' else hist[hist['size'] == size]
     hit = hist[hist['dice'] >= target]
     return float(hit['run_time'].iloc[0]) if len(hit) else None
 
@@ -23,6 +24,7 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, nargs=2, default=[5, 5], metavar=('E64', 'E128'), help='epochs of the 64 and 128 px stages; the direct run gets their sum')
     p.add_argument('--sizes', type=int, nargs=2, default=[64, 128], metavar=('SMALL', 'BIG'))
     p.add_argument('--bs', type=int, default=16, help='batch size at the small size (scaled with the area at the big size, for both runs)')
+    p.add_argument('--big_bs', type=int, default=None, help='batch size at the big size, for both runs (default: --bs scaled with the area, the classic rule)')
     p.add_argument('--lr', type=float, default=3e-3, help='max LR of the first stage and of the direct run')
     p.add_argument('--lr_factor', type=float, default=10., help='LR divisor for the second stage')
     p.add_argument('--arch', default='resnet34')
@@ -38,11 +40,12 @@ def main(argv=None):
     src = demo_dataset(n=a.n)
     print(f'demo dataset: {src} ({a.n} renders, ready in {time.perf_counter()-t:.0f}s); runs in {root}', flush=True)
     small,big = a.sizes
-    prog_plan = plan_stages((small, big), epochs=a.epochs, lrs=a.lr, bs=a.bs, lr_factor=a.lr_factor)
+    bs = a.bs if a.big_bs is None else [a.bs, a.big_bs]
+    prog_plan = plan_stages((small, big), epochs=a.epochs, lrs=a.lr, bs=bs, lr_factor=a.lr_factor)
     big_bs = prog_plan[1]['bs']
     common = dict(arch=a.arch, resume=False, num_workers=0)
     print(f'\n== progressive {small} -> {big}: epochs {a.epochs}, bs {[s["bs"] for s in prog_plan]}', flush=True)
-    go_big(src, sizes=(small, big), epochs=a.epochs, lrs=a.lr, bs=a.bs, lr_factor=a.lr_factor, path=root/'progressive', **common)
+    go_big(src, sizes=(small, big), epochs=a.epochs, lrs=a.lr, bs=bs, lr_factor=a.lr_factor, path=root/'progressive', **common)
     print(f'\n== direct {big}: {sum(a.epochs)} epochs, bs {big_bs}', flush=True)
     go_big(src, sizes=(big,), epochs=sum(a.epochs), lrs=a.lr, bs=big_bs, path=root/'direct', **common)
 
@@ -50,7 +53,8 @@ def main(argv=None):
     tp = sum(s['time'] for s in read_manifest(root/'progressive')['stages'])
     td = sum(s['time'] for s in read_manifest(root/'direct')['stages'])
     dp,dd = float(hp['dice'].iloc[-1]),float(hd['dice'].iloc[-1])
-    reach = time_to_reach(hp, dd)
+    # only epochs at the big size count: a Dice measured on 64 px masks is not the same score as one on 128 px masks
+    reach = time_to_reach(hp, dd, size='last')
     ratio = reach/td if reach is not None else None
     print('\n== per-epoch history (progressive)'); print(hp[['size', 'epoch', 'train_loss', 'valid_loss', 'dice', 'run_time']].round(4).to_string(index=False))
     print('\n== per-epoch history (direct)'); print(hd[['size', 'epoch', 'train_loss', 'valid_loss', 'dice', 'run_time']].round(4).to_string(index=False))
