@@ -63,11 +63,9 @@ def mask_scores(truth:np.ndarray, # H x W class indices
                 n:int, # number of classes
                )->dict:
     "Pixel accuracy and mean Dice (over classes present in `truth` or `pred`) of one predicted mask"
+    from synthlab.export import _dice # the Dice that `compare_onnx` reports
     t, p = truth.ravel().astype(np.int64), pred.ravel().astype(np.int64)
-    inter = np.bincount(t[t == p], minlength=n)
-    tot = np.bincount(t, minlength=n) + np.bincount(p, minlength=n)
-    present = tot > 0
-    return {'acc': float((t == p).mean()), 'dice': float((2 * inter[present] / tot[present]).mean())}
+    return {'acc': float((t == p).mean()), 'dice': _dice(t, p, n)}
 
 # %% ../nbs/11_pipeline.ipynb #6d47d57b
 def onnx_latency(fname, # ONNX file from `export_onnx`, or an `OnnxSegmenter` already open on it

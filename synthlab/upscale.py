@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_upscale.ipynb #e6ffd68d
 from __future__ import annotations
-import json, os, shutil, time, warnings
+import json, shutil, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -128,11 +128,9 @@ def _metric_key(name:str)->str:
     return n
 
 def _write_json(fn, obj):
-    "Write `obj` as JSON to `fn` atomically"
-    fn = Path(fn)
-    tmp = fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, fn)
+    "Write `obj` as JSON to `fn` atomically (with `synthlab.train`'s checkpoint writer)"
+    from synthlab.train import _atomic_write
+    _atomic_write(fn, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 def read_manifest(path # a run folder, or its `stages.json`
                  )->dict:
