@@ -9,8 +9,10 @@ at sizes above 256). onnxruntime's
 thread spinning is off so that its idle threads do not slow down the torch call that follows.
 Compute floor = model FLOPs (counted with `torch.utils.flop_counter.FlopCounterMode`, 2 per multiply-add) divided
 by the fp32 rate of a large `torch.mm` on the same threads.
-The model is trained briefly (`--epochs` at 64 px on a few synthetic renders) so that the int8 argmax agreement
-means something; latency does not depend on the weights.
+Latency does not depend on the weights, but the int8 argmax agreement does: a barely trained model is unsure about
+most pixels, and int8 noise flips them. `--model runs/bench_train/model.json` (a model card written by `train`, e.g.
+by `bench/bench_train.py`) measures it on a trained model, on its validation split at its training size; without it
+the model is trained briefly (`--epochs` at 64 px on a few synthetic renders).
 """
 import argparse, json, statistics, tempfile, time, warnings
 from pathlib import Path
@@ -52,7 +54,7 @@ def model_flops(model, h, w)->int:
     with torch.no_grad(), FlopCounterMode(display=False) as fc: model(torch.zeros(1, 3, h, w))
     return fc.get_total_flops()
 
-def main(threads=2, reps=5, epochs=4, sizes=(128, 256, 512), n_imgs=32):
+def main(threads=2, reps=5, epochs=4, sizes=(128, 256, 512), n_imgs=32, model=None):
     torch.set_num_threads(threads)
     from synthlab.test_utils import tiny_dataset
     from synthlab.data import unity_dls
@@ -60,13 +62,23 @@ def main(threads=2, reps=5, epochs=4, sizes=(128, 256, 512), n_imgs=32):
     from synthlab.export import export_onnx, quantize_onnx, compare_onnx, plain_model, SegmentationExport
     from synthlab.infer import OnnxSegmenter
     from PIL import Image
+    from synthlab.train import load_model
     d = Path(tempfile.mkdtemp(prefix='bench-onnx-'))
     t0 = time.time()
-    dls = unity_dls(tiny_dataset(n=n_imgs, size=(128, 96), path=d/'data', seed=1), size=64, bs=8, num_workers=0, cache=False)
-    learn = seg_learner(dls, arch='resnet34')
-    if epochs:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-3)
-    print(f'trained resnet34 U-Net ({len(dls.vocab)} classes) {epochs} epochs at 64 px on {n_imgs} renders: {time.time()-t0:.0f}s')
+    if model:
+        learn = load_model(model)
+        run = json.loads((Path(model).parent/'run.json').read_text())
+        dls = unity_dls(run['source'], size=64, bs=8, num_workers=0, cache=False, valid_files=run['valid_files'])
+        q_size = tuple(learn.dls.size)  # int8 calibrated and compared at the model's training size
+        mets = json.loads(Path(model).read_text()).get('metrics') or {}
+        print(f"model {model}: {learn.arch_name}, trained at {q_size}, valid Dice {mets.get('dice_multi', float('nan')):.3f}")
+    else:
+        dls = unity_dls(tiny_dataset(n=n_imgs, size=(128, 96), path=d/'data', seed=1), size=64, bs=8, num_workers=0, cache=False)
+        learn = seg_learner(dls, arch='resnet34')
+        if epochs:
+            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-3)
+        q_size = None  # native 128 x 96 (padding only)
+        print(f'trained resnet34 U-Net ({len(dls.vocab)} classes) {epochs} epochs at 64 px on {n_imgs} renders: {time.time()-t0:.0f}s')
     fn = export_onnx(learn, d/'model.onnx', sizes=((64, 64), (128, 96)), verbose=True)
     # no spinning: idle onnxruntime threads would otherwise keep burning the cores that the next torch call needs
     cfg = {'session.intra_op.allow_spinning': '0'}
@@ -96,9 +108,9 @@ def main(threads=2, reps=5, epochs=4, sizes=(128, 256, 512), n_imgs=32):
     train = [np.asarray(Image.open(f).convert('RGB')) for f in dls.train.items[:16]]
     valid = [np.asarray(Image.open(f).convert('RGB')) for f in dls.valid.items]
     gt = [dls.unity_ds.mask(f) for f in dls.valid.items]
-    q = quantize_onnx(fn, d/'model.int8.onnx', calib_imgs=train)
+    q = quantize_onnx(fn, d/'model.int8.onnx', calib_imgs=train, size=q_size)
     qseg = OnnxSegmenter(q, n_threads=threads, config=cfg)
-    agree = compare_onnx(fn, q, valid, masks=gt)  # native 128 x 96 (padding only)
+    agree = compare_onnx(fn, q, valid, masks=gt, size=q_size)
     agree_train = compare_onnx(fn, q, valid, size=tuple(meta['train_size']))  # squished to the training size
     agree256 = compare_onnx(fn, q, valid, size=256)
     x = rng.integers(0, 256, (1, 3, 256, 256), dtype=np.uint8)
@@ -108,7 +120,7 @@ def main(threads=2, reps=5, epochs=4, sizes=(128, 256, 512), n_imgs=32):
                int8_vs_float=t['int8']/t['float'], int8_agreement=agree, int8_agreement_train_size=agree_train,
                int8_agreement_256=agree256)
     print(f"int8 256px: {t['int8']*1e3:.1f} ms vs float {t['float']*1e3:.1f} ms = {res['int8_vs_float']:.2f}x; "
-          f"argmax agreement {agree['agreement']:.2%} (Dice {agree['dice']:.3f}) on {agree['n_images']} validation renders at 128x96, "
+          f"argmax agreement {agree['agreement']:.2%} (Dice {agree['dice']:.3f}) on {agree['n_images']} validation renders at {q_size or '128x96'}, "
           f"{agree_train['agreement']:.2%} at the training size, {agree256['agreement']:.2%} resized to 256; Dice vs ground truth float {agree['dice_ref_gt']:.3f}, int8 {agree['dice_other_gt']:.3f}")
     r256 = next((r for r in rows if r['size'] == 256), None)
     if r256:
@@ -126,5 +138,6 @@ if __name__ == '__main__':
     p.add_argument('--reps', type=int, default=5)
     p.add_argument('--epochs', type=int, default=4)
     p.add_argument('--sizes', type=int, nargs='+', default=[128, 256, 512])
+    p.add_argument('--model', default=None, help='model card (model.json) of a trained run with run.json beside it (default: train briefly)')
     a = p.parse_args()
-    main(a.threads, a.reps, a.epochs, tuple(a.sizes))
+    main(a.threads, a.reps, a.epochs, tuple(a.sizes), model=a.model)

@@ -21,6 +21,7 @@ def main(argv=None):
     p.add_argument('--lr', type=float, default=None, help='max lr (default: lr_find)')
     p.add_argument('--arch', default=None, help='encoder name (default: synthlab.train.default_arch())')
     p.add_argument('--n', type=int, default=300, help='demo renders')
+    p.add_argument('--rooms', type=int, default=None, help='rooms of the demo capture session (default: synthlab.render.DEMO_ROOMS; 0: a new room in every render)')
     p.add_argument('--out', default='runs/bench_train', help='run folder (replaced)')
     p.add_argument('--budget', type=float, default=15*60, help='seconds allowed')
     p.add_argument('--target', type=float, default=0.6, help='valid DiceMulti to reach')
@@ -31,10 +32,11 @@ def main(argv=None):
 
     import torch
     if a.threads: torch.set_num_threads(a.threads)
-    from synthlab.render import demo_dataset
+    from synthlab.render import demo_dataset, DEMO_ROOMS
     from synthlab.train import train, DEFAULT_EPOCHS
     t0 = time.time()
-    data = demo_dataset(n=a.n)
+    rooms = DEMO_ROOMS if a.rooms is None else (a.rooms or None)
+    data = demo_dataset(n=a.n, rooms=rooms)
     t_data = time.time()-t0
     out = Path(a.out)
     if out.exists(): shutil.rmtree(out)
@@ -49,7 +51,8 @@ def main(argv=None):
     ep_s = sum(secs)/len(secs)
     dice = float(hist.dice_multi.iloc[-1])
     print(hist.to_string(index=False))
-    print(f'\ndevice: {"cuda" if torch.cuda.is_available() else "cpu"} x{torch.get_num_threads()} threads; '
+    print(f'\ndataset: {data.name} ({a.n} renders, ' + (f'{rooms} rooms)' if rooms else 'a new room in each)'))
+    print(f'device: {"cuda" if torch.cuda.is_available() else "cpu"} x{torch.get_num_threads()} threads; '
           f'{len(learn.dls.train_ds)} train / {len(learn.dls.valid_ds)} valid images at {a.size}px; '
           f'arch {cfg["arch"]}, bs {cfg["bs"]}, lr {cfg["lr"]:.2e}, epochs {cfg["epochs"]}')
     print(f'data (render or reuse): {t_data:.0f}s; train total (incl. lr_find, plots): {t_train:.0f}s; '

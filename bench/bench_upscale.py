@@ -21,6 +21,7 @@ def time_to_reach(hist, target:float, size=None):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--n', type=int, default=300, help='renders in the demo dataset')
+    p.add_argument('--rooms', type=int, default=None, help='rooms of the demo capture session (default: synthlab.render.DEMO_ROOMS; 0: a new room in every render)')
     p.add_argument('--epochs', type=int, nargs=2, default=[5, 5], metavar=('E64', 'E128'), help='epochs of the 64 and 128 px stages; the direct run gets their sum')
     p.add_argument('--sizes', type=int, nargs=2, default=[64, 128], metavar=('SMALL', 'BIG'))
     p.add_argument('--bs', type=int, default=16, help='batch size at the small size (scaled with the area at the big size, for both runs)')
@@ -33,11 +34,11 @@ def main(argv=None):
     p.add_argument('--json', default=None, help='also write the numbers to this JSON file')
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    from synthlab.render import demo_dataset
+    from synthlab.render import demo_dataset, DEMO_ROOMS
     from synthlab.upscale import go_big, stage_history, read_manifest, plan_stages, mmss
     root = Path(a.path or tempfile.mkdtemp(prefix='bench_upscale_'))
     t = time.perf_counter()
-    src = demo_dataset(n=a.n)
+    src = demo_dataset(n=a.n, rooms=DEMO_ROOMS if a.rooms is None else (a.rooms or None))
     print(f'demo dataset: {src} ({a.n} renders, ready in {time.perf_counter()-t:.0f}s); runs in {root}', flush=True)
     small,big = a.sizes
     bs = a.bs if a.big_bs is None else [a.bs, a.big_bs]

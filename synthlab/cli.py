@@ -31,8 +31,8 @@ def parse_list(s:str, # comma-separated values, e.g. '64,128,256' or '35,20'
 # %% ../nbs/12_cli.ipynb #2cdf0a12
 def _render(a):
     from synthlab.render import render_dataset
-    p = render_dataset(a.path, n=a.n, size=a.size, fmt=a.fmt, seed=a.seed, overwrite=a.overwrite)
-    print(f'rendered {a.n} {a.fmt} images into {p}')
+    p = render_dataset(a.path, n=a.n, size=a.size, fmt=a.fmt, seed=a.seed, overwrite=a.overwrite, rooms=a.rooms)
+    print(f'rendered {a.n} {a.fmt} images into {p}' + (f' ({a.rooms} rooms)' if a.rooms else ''))
 
 def _audit(a):
     from synthlab.debug import audit
@@ -87,7 +87,7 @@ def _report(a):
 def _demo(a):
     from synthlab.pipeline import run_pipeline
     run_pipeline(a.data, run=a.run, profile=a.profile, fmt=a.fmt, readme=a.readme, fresh=a.fresh, allow_errors=a.allow_errors,
-                 n=a.n, epochs=(tuple(a.epochs) if a.epochs and len(a.epochs) > 1 else (a.epochs[0] if a.epochs else None)), arch=a.arch)
+                 n=a.n, rooms=a.rooms, epochs=(tuple(a.epochs) if a.epochs and len(a.epochs) > 1 else (a.epochs[0] if a.epochs else None)), arch=a.arch)
 
 # %% ../nbs/12_cli.ipynb #1980d5a5
 def build_parser()->argparse.ArgumentParser:
@@ -103,6 +103,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--fmt', choices=['classic', 'solo'], default='classic', help='layout: classic (screenshots/ + labels/ + labels.csv) or solo (Perception SOLO)')
     s.add_argument('--seed', type=int, default=0, help='random seed (same seed, same files)')
     s.add_argument('--overwrite', action='store_true', help='replace a dataset already in PATH')
+    s.add_argument('--rooms', type=int, default=None, help='capture session: film this many rooms from N camera poses (default: a new room in every image)')
     s = cmd('audit', _audit, 'check every label mask of a Unity dataset; exit status 1 when it finds errors')
     s.add_argument('data', help='Unity dataset folder (classic, SOLO or legacy Perception)')
     s.add_argument('--out', help='also write the audit to this text file')
@@ -147,6 +148,7 @@ def build_parser()->argparse.ArgumentParser:
     s.add_argument('--run', default='runs/demo', help='run folder (default runs/demo)')
     s.add_argument('--fmt', choices=['classic', 'solo'], default='classic', help='layout of the demo dataset')
     s.add_argument('--n', type=int, default=None, help='number of demo images (default: the profile\'s)')
+    s.add_argument('--rooms', type=int, default=None, help='rooms of the demo capture session (default: the profile\'s; 0: a new room in every image)')
     s.add_argument('--epochs', type=parse_list, default=None, help='epochs per stage (default: the profile\'s)')
     s.add_argument('--arch', default=None, help='encoder (default: the profile\'s)')
     s.add_argument('--readme', action='store_true', help='also copy pictures and tables into readme_images/')

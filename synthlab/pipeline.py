@@ -18,8 +18,8 @@ __all__ = ['PROFILES', 'profile_config', 'prediction_grid', 'mask_scores', 'onnx
 # %% ../nbs/11_pipeline.ipynb #29afe334
 PROFILES = {
     'tiny': dict(n=12, size=(96, 72), sizes=(32, 64), epochs=(1, 1), arch='resnet18', bs=4, lr=3e-3, n_show=2, photos=('coffee',)),
-    'cpu':  dict(n=300, size=(640, 480), sizes=(64, 128), epochs=(20, 3), arch='resnet34', bs=8, lr=3e-3, n_show=4, photos=('coffee', 'chelsea')),
-    'full': dict(n=1000, size=(800, 600), sizes=(64, 128, 256, 512), epochs=(35, 20, 25, 19), arch='resnet34', bs=16, lr=5e-3,
+    'cpu':  dict(n=300, rooms=6, size=(640, 480), sizes=(64, 128), epochs=(20, 3), arch='resnet34', bs=8, lr=3e-3, n_show=4, photos=('coffee', 'chelsea')),
+    'full': dict(n=1000, rooms=20, size=(800, 600), sizes=(64, 128, 256, 512), epochs=(35, 20, 25, 19), arch='resnet34', bs=16, lr=5e-3,
                  n_show=6, photos=('coffee', 'chelsea', 'astronaut')),
 }
 
@@ -145,7 +145,7 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
                  readme:bool|str=False, # also copy the pictures and tables into this folder (`True`: `readme_images/`)
                  fresh:bool=False, # delete the run folder first (default: resume what is there)
                  allow_errors:bool=False, # train even when the label audit finds errors
-                 **overrides # settings of the profile to change (`n`, `size`, `sizes`, `epochs`, `arch`, `bs`, `lr`, `n_show`, `photos`)
+                 **overrides # settings of the profile to change (`n`, `rooms` (0: a new room per image), `size`, `sizes`, `epochs`, `arch`, `bs`, `lr`, `n_show`, `photos`)
                 )->dict:
     "Render or load data, audit it, train at the first size, go big, export and verify ONNX, predict, and write `report.md`"
     from synthlab.render import demo_dataset
@@ -164,7 +164,7 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
     out = {'name': run.name, 'started': started, 'config': {}, 'images': {}}
 
     t = _step('1/7 data')
-    if data is None: data = demo_dataset(fmt=fmt, n=cfg['n'], size=cfg['size'])
+    if data is None: data = demo_dataset(fmt=fmt, n=cfg['n'], size=cfg['size'], rooms=cfg.get('rooms') or None) # rooms 0: a new room per image
     data = Path(data)
     if not data.exists(): raise SynthlabError('no such folder', fn=data, fix='pass the folder Unity wrote (screenshots/ + labels/ + labels.csv, a SOLO folder or a Perception dataset)')
     ds = load_unity(data, check=False)

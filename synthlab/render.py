@@ -13,7 +13,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import CODES, COLORS, UNITY_LABELS, SynthlabError, synthlab_home
 
 # %% auto #0
-__all__ = ['render_scene', 'labels_csv', 'render_dataset', 'demo_dataset']
+__all__ = ['DEMO_ROOMS', 'render_scene', 'labels_csv', 'render_dataset', 'demo_dataset']
 
 # %% ../nbs/01_render.ipynb #42f87fd1
 _C = {n:i for i,n in enumerate(CODES)} # class name -> mask value
@@ -618,8 +618,22 @@ def _room(rng, rw, rd, rh):
             _flat([P(0,0,rd),P(0,0,0),P(0,rh,0),P(0,rh,rd)], (1,0,0), W, **wall),
             _flat([P(rw,0,0),P(rw,0,rd),P(rw,rh,rd),P(rw,rh,0)], (-1,0,0), W, **wall)]
 
-def _scene(rng, size):
-    "Camera, light and parts (in painter's order) of one random room"
+def _move_cam(rng, size, rw, rd, rects, targets):
+    "A camera in a furnished `rw`x`rd` room: stands clear of the furniture `rects`, looks at one of `targets` or across the room (None: no room to stand)"
+    for _ in range(100):
+        if targets and rng.random() < 0.8: t = targets[int(rng.integers(len(targets)))]
+        else: t = np.array([rng.uniform(0.3*rw, 0.7*rw), rng.uniform(0.3, 1.2), rng.uniform(0.3*rd, 0.7*rd)])
+        p = np.array([rng.uniform(0.35, rw-0.35), rng.uniform(1.1, 1.8), rng.uniform(0.35, rd-0.35)])
+        if not 1.4 < math.hypot(t[0]-p[0], t[2]-p[2]) < 4.0: continue
+        me = _rect_pts(p[0], p[2], 0., 0.5, 0.5)
+        if not any(math.hypot(p[0]-qx, p[2]-qz) < qr+0.5 and _overlap(me, q, 0.1) for q,qx,qz,qr in rects): break
+    else: return None
+    yaw = math.atan2(t[0]-p[0], t[2]-p[2]) + rng.uniform(-0.25, 0.25)
+    pitch = math.atan2(t[1]-p[1], math.hypot(t[0]-p[0], t[2]-p[2])) + rng.uniform(-0.1, 0.1)
+    return _Cam(p, yaw, float(np.clip(pitch, -0.6, 0.1)), math.radians(rng.uniform(50, 75)), tuple(size))
+
+def _scene(rng, size, cam_rng=None):
+    "Camera, light and parts (in painter's order) of one random room; with `cam_rng`, seen by a camera that moves around it"
     w,h = size
     rw,rd,rh = rng.uniform(3.3,5.5), rng.uniform(3.3,5.5), rng.uniform(2.5,3.0)
     cpos = np.array([rng.uniform(0.5, rw-0.5), rng.uniform(1.1, 1.8), rng.uniform(0.3, max(0.5, rd*0.3))])
@@ -734,6 +748,9 @@ def _scene(rng, size):
     # painter's order: room, wall and floor decals, then objects (separating planes), parts within each object
     room = _room(rng, rw, rd, rh)
     gverts = [np.concatenate([p.v for p in g['parts']]) for g in groups]
+    if cam_rng is not None: # the room is furnished as seen from `cam`: now film it from elsewhere
+        cam = _move_cam(cam_rng, size, rw, rd, rects, [v.mean(0) for v in gverts]) or cam
+        light = (L, light[1]*cam_rng.uniform(0.85, 1.15), *light[2:])
     ordered = room + decals
     for g in _order(groups, gverts, [g['axes'] for g in groups], cam.c, [_screen_box(cam, v) for v in gverts]):
         ordered += _order(g['parts'], [p.v for p in g['parts']], [tuple(p.axes) for p in g['parts']], cam.c,
@@ -741,12 +758,13 @@ def _scene(rng, size):
     return cam, light, ordered
 
 # %% ../nbs/01_render.ipynb #9b6f04a9
-def _render(seed, size):
-    "Render scene `seed`: RGB, mask and camera"
-    rng = np.random.default_rng(seed)
-    cam,light,parts = _scene(rng, tuple(size))
+def _render(seed, size, room=None):
+    "Render scene `seed`: RGB, mask and camera; with `room` (a seed), room `room` seen by camera `seed`"
+    rng = np.random.default_rng(seed if room is None else room)
+    cam_rng = None if room is None else np.random.default_rng(seed)
+    cam,light,parts = _scene(rng, tuple(size), cam_rng)
     fid,rows,cls = _rasterize(parts, cam, light)
-    return _shade(fid, rows, cam, light, rng), cls[fid], cam
+    return _shade(fid, rows, cam, light, rng if room is None else cam_rng), cls[fid], cam
 
 def render_scene(seed:int|tuple=0, # random seed of the scene (an int or a tuple of ints)
                  size:tuple=(640,480), # (width, height) in pixels
@@ -759,6 +777,7 @@ def render_scene(seed:int|tuple=0, # random seed of the scene (an int or a tuple
 _CSV_HEADER = 'LabelName,LabelColor_Red,LabelColor_Green,LabelColor_Blue'
 _SOLO_TOP = ('metadata.json', 'sensor_definitions.json', 'annotation_definitions.json', 'metric_definitions.json')
 _SOLO_STEPS = 5 # frames per SOLO sequence
+_ROOM_TAG = 0x5eed # room seeds are (seed, room, _ROOM_TAG): never the seed of a frame
 _SEM_TYPE = 'type.unity.com/unity.solo.SemanticSegmentationAnnotation'
 _SEM_DESC = ('Generates a semantic segmentation image for each captured frame. Each object is rendered to the semantic '
              "segmentation image using the color associated with it based on this labeler's associated semantic "
@@ -801,8 +820,8 @@ def _png(a:np.ndarray, fn:Path, level:int=1):
 
 def _render_one(job):
     "Render frame `i` of a dataset and write its files (runs in a worker process)"
-    path,i,seed,size,fmt,level = job
-    rgb,mask,cam = _render((seed, i), size)
+    path,i,seed,size,fmt,level,rooms = job
+    rgb,mask,cam = _render((seed, i), size, None if rooms is None else (seed, i % rooms, _ROOM_TAG))
     if fmt == 'classic':
         _png(_rgba(rgb), path/'screenshots'/f'{i}.png', level)
         _png(mask, path/'labels'/f'{i}.png', level)
@@ -834,11 +853,13 @@ def _ours(fmt, name):
     if fmt == 'classic': return name in ('screenshots', 'labels', 'labels.csv')
     return name in _SOLO_TOP or (name.startswith('sequence.') and name[9:].isdigit())
 
-def _check_args(path, n, size, fmt, overwrite=False):
+def _check_args(path, n, size, fmt, overwrite=False, rooms=None):
     if fmt not in ('classic', 'solo'):
         raise SynthlabError(f'unknown dataset format fmt={fmt!r}', fix="pass fmt='classic' (screenshots/ + labels/ + labels.csv) or fmt='solo' (Unity Perception SOLO)")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise SynthlabError(f'n={n!r} images: need a whole number >= 1', fix='pass n=100 for example')
+    if rooms is not None and (isinstance(rooms, bool) or not isinstance(rooms, (int, np.integer)) or rooms < 1):
+        raise SynthlabError(f'rooms={rooms!r}: need a whole number >= 1, or None', fix='pass rooms=6 to film 6 rooms, or rooms=None for a new room in every image')
     try: w,h = (int(x) for x in size); ok = len(size) == 2 and w == size[0] and h == size[1]
     except (TypeError, ValueError): ok = False
     if not ok or not (16 <= w <= 4096 and 16 <= h <= 4096):
@@ -864,10 +885,11 @@ def render_dataset(path, # folder to write: new, empty, or (with `overwrite`) a 
                    n_workers:int|None=None, # processes (default: one per CPU core, fewer for small n; 0 or 1: this process)
                    compress_level:int=1, # zlib level of the PNGs, 0-9 (lossless at every level; 1 is fast)
                    overwrite:bool=False, # replace a dataset of the same layout already in `path` (all of it: no stale frames stay)
+                   rooms:int|None=None, # capture session: film this many furnished rooms, image i in room i % rooms (None: a new room every image)
                   )->Path:
-    "Render `n` random rooms into `path` in Unity's `fmt` layout and return `path`"
+    "Render `n` images of random rooms (or a capture session of `rooms` rooms) into `path` in Unity's `fmt` layout; return `path`"
     path = Path(path)
-    _check_args(path, n, size, fmt, overwrite)
+    _check_args(path, n, size, fmt, overwrite, rooms)
     size = (int(size[0]), int(size[1]))
     if path.exists():
         for p in path.iterdir(): shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -877,7 +899,8 @@ def render_dataset(path, # folder to write: new, empty, or (with `overwrite`) a 
         (path/'labels.csv').write_bytes(labels_csv().encode())
     else:
         for s in range(-(-n//_SOLO_STEPS)): (path/f'sequence.{s}').mkdir()
-    job = lambda i: (Path(os.path.abspath(path)), i, int(seed), size, fmt, compress_level) # workers may have another cwd
+    rooms = None if rooms is None else int(rooms)
+    job = lambda i: (Path(os.path.abspath(path)), i, int(seed), size, fmt, compress_level, rooms) # workers may have another cwd
     if n_workers is None: n_workers = min(os.cpu_count() or 1, n//4) # a few images are quicker without a pool
     if n_workers <= 1: it = (_render_one(job(i)) for i in range(n))
     else:
@@ -904,22 +927,25 @@ def _complete(path, fmt, n):
     try: return json.loads((path/'metadata.json').read_text())['totalFrames'] == n
     except (OSError, ValueError, KeyError): return False
 
+DEMO_ROOMS = 6 # rooms of the demo's capture session
+
 def demo_dataset(fmt:str='classic', # 'classic' or 'solo'
                  n:int=300, # number of images
                  size:tuple=(640,480), # (width, height) in pixels
                  seed:int=0, # random seed
-                 path=None, # where to keep it (default: `synthlab_home()/'data'/'demo-<fmt>-<w>x<h>-n<n>-s<seed>'`)
+                 rooms:int|None=DEMO_ROOMS, # capture session: this many furnished rooms filmed from `n` camera poses (None: a new room every image)
+                 path=None, # where to keep it (default: `synthlab_home()/'data'/'demo-<fmt>-<w>x<h>-n<n>-s<seed>[-r<rooms>]'`)
                  progress:bool=True, # show a progress bar while rendering
                 )->Path:
     "synthlab's embedded demo dataset: rendered on first use, reused afterwards"
-    _check_args(None, n, size, fmt)
+    _check_args(None, n, size, fmt, rooms=rooms)
     w,h = size
-    dest = Path(path) if path is not None else synthlab_home()/'data'/f'demo-{fmt}-{w}x{h}-n{n}-s{seed}'
+    dest = Path(path) if path is not None else synthlab_home()/'data'/(f'demo-{fmt}-{w}x{h}-n{n}-s{seed}' + (f'-r{rooms}' if rooms else ''))
     if dest.exists() and _complete(dest, fmt, n): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent)) # rendered aside, then renamed: never half-written
     try:
-        render_dataset(tmp, n=n, size=size, fmt=fmt, seed=seed, progress=progress)
+        render_dataset(tmp, n=n, size=size, fmt=fmt, seed=seed, progress=progress, rooms=rooms)
         if dest.exists():
             if _complete(dest, fmt, n): return dest # another process finished first
             _check_args(dest, n, size, fmt, overwrite=True) # only replace an unfinished dataset of ours

@@ -35,7 +35,7 @@ from .data import unity_dls, _hw
 __all__ = ['DEFAULT_EPOCHS', 'LR_FALLBACK', 'seg_metrics', 'fused_adamw', 'seg_learner', 'model_card', 'save_model', 'card_dls',
            'load_model', 'RunCSVLogger', 'tensorboard_cbs', 'save_checkpoint', 'load_checkpoint', 'RunCheckpoints',
            'checkpoints', 'TrainGuard', 'overfit_batch', 'confusion', 'per_class_iou', 'plot_metrics', 'default_arch',
-           'find_lr', 'train', 'last_checkpoint', 'resume']
+           'near_minimum', 'find_lr', 'train', 'last_checkpoint', 'resume']
 
 # %% ../nbs/05_train.ipynb #fac83313
 def _arch(arch):
@@ -430,22 +430,28 @@ def default_arch():
     "The default encoder: the classic `resnet34` (on a CPU it costs only ~6% more than resnet18: the decoder dominates)"
     return _models.resnet34
 
+def near_minimum(lrs, losses, num_it):
+    "`lr_find` suggestion: a third of the learning rate at the lowest (smoothed) loss"
+    i = int(losses.argmin())
+    return float(lrs[i])/3, (float(lrs[i]), float(losses[i]))
+
 def find_lr(learn:Learner, # the learner (its weights are restored afterwards by fastai)
             fallback:float=LR_FALLBACK, # used when the finder fails or suggests something outside [1e-5, 0.1]
             num_it:int=60, # finder iterations
            )->float:
-    "fastai's `lr_find` valley suggestion, with a sane fallback"
+    "fastai's `lr_find` with the `near_minimum` suggestion, and a sane fallback"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            lr = float(learn.lr_find(num_it=num_it, show_plot=False).valley)
+            # a U-Net from scratch: the loss falls slowly up to ~1e-2, `valley` says ~1e-4 and `minimum` ~5e-4 (too slow)
+            lr = float(learn.lr_find(num_it=num_it, show_plot=False, suggest_funcs=(near_minimum,))[0])
     except Exception as e:
         print(f'lr_find failed ({e!r}); using lr={fallback}')
         return fallback
     if not (math.isfinite(lr) and 1e-5 <= lr <= 0.1):
         print(f'lr_find suggested {lr}, which is not sensible; using lr={fallback}')
         return fallback
-    print(f'lr_find: valley at lr={lr:.2e}')
+    print(f'lr_find: lr={lr:.2e}')
     return lr
 
 def _json_safe(d:dict)->dict:
