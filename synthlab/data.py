@@ -25,9 +25,12 @@ __all__ = ['check_size', 'default_bs', 'default_workers', 'dataset_errors', 'che
 # %% ../nbs/04_data.ipynb #0b837543
 def _hw(size:int|tuple # an int (square) or `(h, w)`
        )->tuple:
-    "`size` as an `(h, w)` tuple of ints"
-    h,w = (size,size) if isinstance(size, int) else tuple(size)
-    return int(h),int(w)
+    "`size` as an `(h, w)` tuple of ints; anything else is refused"
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool): return int(size),int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, (int, np.integer)) for s in size):
+        return int(size[0]),int(size[1])
+    raise SynthlabError(f'size {size!r} is neither an int nor an (h, w) pair of ints',
+                        fix='pass sizes like 64 or (64, 96), e.g. (64, 128) or ((64, 96), (128, 192)) for stages')
 
 def check_size(size:int|tuple # training size: an int or `(h, w)`
               )->tuple:

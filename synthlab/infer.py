@@ -30,7 +30,7 @@ def load_rgb(img # a path, `PIL.Image`, `H x W x 3` (or `H x W`, `H x W x 4`) ui
         except (UnidentifiedImageError, OSError) as e:
             raise SynthlabError(f'cannot decode {len(img)} bytes as an image', fn='<bytes>',
                                 fix='send the file content of a PNG or JPEG image') from None
-    if isinstance(img, Image.Image): return np.asarray(img.convert('RGB'))
+    if isinstance(img, Image.Image): return np.asarray(img if img.mode == 'RGB' else img.convert('RGB')) # no copy when RGB already
     if isinstance(img, np.ndarray):
         if img.dtype!=np.uint8: raise SynthlabError(f'the array has dtype {img.dtype}, not uint8', fn='<array>',
                                                     fix='convert 0-1 floats with `(a*255).round().astype(np.uint8)`')

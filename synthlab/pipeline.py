@@ -17,7 +17,7 @@ __all__ = ['PROFILES', 'profile_config', 'prediction_grid', 'mask_scores', 'onnx
 
 # %% ../nbs/11_pipeline.ipynb #29afe334
 PROFILES = {
-    'tiny': dict(n=12, size=(96, 72), sizes=(32, 64), epochs=(1, 1), arch='resnet18', bs=4, lr=3e-3, n_show=2, photos=('coffee',)),
+    'tiny': dict(n=12, rooms=2, size=(96, 72), sizes=(32, 64), epochs=(1, 1), arch='resnet18', bs=4, lr=3e-3, n_show=2, photos=('coffee',)),
     'cpu':  dict(n=300, rooms=6, size=(640, 480), sizes=(64, 128), epochs=(20, 3), arch='resnet34', bs=8, lr=3e-3, n_show=4, photos=('coffee', 'chelsea')),
     'full': dict(n=1000, rooms=20, size=(800, 600), sizes=(64, 128, 256, 512), epochs=(35, 20, 25, 19), arch='resnet34', bs=16, lr=5e-3,
                  n_show=6, photos=('coffee', 'chelsea', 'astronaut')),
@@ -134,9 +134,6 @@ def _step(msg): print(f'\n== {msg}', flush=True); return time.perf_counter()
 
 def _mmss(s): return f'{int(s // 60)}:{int(s % 60):02d}'
 
-def _hw(s): return (s, s) if isinstance(s, int) else tuple(s)
-
-def _size_str(s): h, w = _hw(s); return f'{h} x {w}'
 
 def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo dataset (rendered on first use)
                  run='runs/demo', # the run folder
@@ -151,7 +148,7 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
     from synthlab.render import demo_dataset
     from synthlab.unity import load_unity
     from synthlab.debug import audit, preview_grid, colorize_mask
-    from synthlab.upscale import go_big, stage_history, plot_stages, results_table, read_manifest, lr_str
+    from synthlab.upscale import go_big, stage_history, plot_stages, results_table, read_manifest, lr_str, stage_size, size_str
     from synthlab.train import per_class_iou, plot_metrics, save_model
     from synthlab.export import export_onnx
     from synthlab.infer import OnnxSegmenter, sample_photos
@@ -187,7 +184,7 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
                       'classes_absent': [c for c in ds.codes[1:] if c not in present],
                       'audit_errors': len(a.errors), 'audit_warnings': len(a.warnings)}
 
-    t = _step(f"3/7 train at {_size_str(cfg['sizes'][0])}, then go big to {_size_str(cfg['sizes'][-1])}")
+    t = _step(f"3/7 train at {size_str(cfg['sizes'][0])}, then go big to {size_str(cfg['sizes'][-1])}")
     # the audit above has checked every mask: the stages' dataloaders need not check them again
     learn, _ = go_big(ds, sizes=cfg['sizes'], epochs=list(cfg['epochs']), lrs=cfg['lr'], bs=cfg['bs'], path=run/'stages',
                       arch=cfg['arch'], dls_kwargs=dict(check=False))
@@ -205,9 +202,9 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
     out['last_stage'], out['last_epoch'] = hist_std['stage'].iloc[-1], int(hist_std['epoch'].iloc[-1])
     iou = per_class_iou(learn)
     out['per_class_iou'] = {r.code: (None if np.isnan(r.iou) else round(float(r.iou), 4)) for r in iou.itertuples()}
-    train_hw = _hw(cfg['sizes'][-1])
+    train_hw = stage_size(cfg['sizes'][-1])
     done = read_manifest(run/'stages')['stages']
-    out['config'] = {'data': str(data), 'profile': profile, 'arch': cfg['arch'], 'sizes': ' -> '.join(_size_str(s) for s in cfg['sizes']),
+    out['config'] = {'data': str(data), 'profile': profile, 'arch': cfg['arch'], 'sizes': ' -> '.join(size_str(s) for s in cfg['sizes']),
                      'epochs': ', '.join(map(str, cfg['epochs'])), 'lr per stage': ', '.join(lr_str(r['lr']) for r in done),
                      'batch sizes': ', '.join(str(r['bs']) for r in done),
                      'train/valid images': f'{len(learn.dls.train_ds)} / {len(learn.dls.valid_ds)}'}

@@ -14,6 +14,7 @@ from fastai.learner import Learner, Recorder
 from fastai.torch_core import get_model
 from fastcore.meta import delegates
 from .core import SynthlabError, md_table
+from .data import _hw
 
 # %% auto #0
 __all__ = ['MANIFEST', 'RESULT_COLS', 'stage_size', 'size_str', 'lr_str', 'plan_stages', 'source_size', 'check_sizes',
@@ -23,12 +24,8 @@ __all__ = ['MANIFEST', 'RESULT_COLS', 'stage_size', 'size_str', 'lr_str', 'plan_
 # %% ../nbs/06_upscale.ipynb #72a4e276
 def stage_size(size # an int (square) or `(h, w)`
               )->tuple:
-    "`size` as an `(h, w)` tuple of ints"
-    if isinstance(size, (int, np.integer)): return (int(size), int(size))
-    if isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, (int, np.integer)) for s in size):
-        return (int(size[0]), int(size[1]))
-    raise SynthlabError(f'stage size {size!r} is neither an int nor an (h, w) pair of ints',
-                        fix='pass sizes like (64, 128) or ((64, 96), (128, 192))')
+    "`size` as an `(h, w)` tuple of ints (`synthlab.data`'s rule: anything else is refused)"
+    return _hw(size)
 
 def size_str(size # an int or `(h, w)`
             )->str:

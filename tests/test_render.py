@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from synthlab.core import SynthlabError
-from synthlab.render import render_dataset, render_scene, demo_dataset
+from synthlab.render import render_dataset, render_scene, demo_dataset, DEMO_ROOMS
 
 SIZE = (64, 48)
 HEADER = 'LabelName,LabelColor_Red,LabelColor_Green,LabelColor_Blue'
@@ -121,11 +121,12 @@ def test_foreign_folder_is_not_touched(tmp_path):
 def test_demo_dataset_cached(tmp_path, monkeypatch):
     monkeypatch.setenv('SYNTHLAB_HOME', str(tmp_path))
     d = demo_dataset(n=2, size=(32, 24), progress=False)
-    assert d == tmp_path/'data'/'demo-classic-32x24-n2-s0'
+    assert d == tmp_path/'data'/f'demo-classic-32x24-n2-s0-r{DEMO_ROOMS}' # a capture session of DEMO_ROOMS rooms
+    assert demo_dataset(n=2, size=(32, 24), progress=False, rooms=None).name == 'demo-classic-32x24-n2-s0' # a new room per image
     assert len(list((d/'labels').iterdir())) == 2
     t = (d/'labels.csv').stat().st_mtime_ns
     assert demo_dataset(n=2, size=(32, 24), progress=False) == d and (d/'labels.csv').stat().st_mtime_ns == t
-    assert [p.name for p in (tmp_path/'data').iterdir()] == [d.name] # no temporary folder left
+    assert not [p.name for p in (tmp_path/'data').iterdir() if p.name.startswith('.')] # no temporary folder left
     # an unfinished render (no last image) is not reused
     (d/'labels'/'1.png').unlink()
     demo_dataset(n=2, size=(32, 24), progress=False)
