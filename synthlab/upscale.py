@@ -14,7 +14,7 @@ from fastai.learner import Learner, Recorder
 from fastai.torch_core import get_model
 from fastcore.meta import delegates
 from .core import SynthlabError, md_table
-from .data import _hw
+from .data import _hw, check_size
 
 # %% auto #0
 __all__ = ['MANIFEST', 'RESULT_COLS', 'stage_size', 'size_str', 'lr_str', 'plan_stages', 'source_size', 'check_sizes',
@@ -104,9 +104,7 @@ def check_sizes(sizes:list, # stage sizes, ints or `(h, w)`
     H,W = src_size
     for s in sizes:
         h,w = stage_size(s)
-        if h % 32 or w % 32:
-            warnings.warn(f'stage size {h} x {w} is not a multiple of 32: the encoder rounds at each down-sampling '
-                          f'and the ONNX export is tied to odd shapes; prefer e.g. {max(32, h//32*32)} x {max(32, w//32*32)}')
+        check_size((h, w)) # warns on a side that is not a multiple of 32: said once, here and not again by `unity_dls`
         if (h > H or w > W) and not upsample:
             fit = (max(32, H//32*32), max(32, W//32*32))
             raise SynthlabError(f'stage size {h} x {w} (h x w) is larger than the source images ({H} x {W})',
