@@ -67,9 +67,9 @@ def main(threads=2, reps=5, epochs=4, sizes=(128, 256, 512), n_imgs=32, model=No
     t0 = time.time()
     if model:
         learn = load_model(model)
-        run = json.loads((Path(model).parent/'run.json').read_text())
-        dls = unity_dls(run['source'], size=64, bs=8, num_workers=0, cache=False, valid_files=run['valid_files'])
         q_size = tuple(learn.dls.size)  # int8 calibrated and compared at the model's training size
+        run = json.loads((Path(model).parent/'run.json').read_text())  # the run's data and validation split
+        dls = unity_dls(run['source'], size=q_size, bs=8, num_workers=0, cache=False, valid_files=run['valid_files'])
         mets = json.loads(Path(model).read_text()).get('metrics') or {}
         print(f"model {model}: {learn.arch_name}, trained at {q_size}, valid Dice {mets.get('dice_multi', float('nan')):.3f}")
     else:

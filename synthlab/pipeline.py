@@ -134,7 +134,6 @@ def _step(msg): print(f'\n== {msg}', flush=True); return time.perf_counter()
 
 def _mmss(s): return f'{int(s // 60)}:{int(s % 60):02d}'
 
-
 def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo dataset (rendered on first use)
                  run='runs/demo', # the run folder
                  profile:str='cpu', # 'tiny', 'cpu' (default, < 15 min on 2 cores) or 'full' (64 -> 512, for a GPU)
