@@ -160,7 +160,7 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
     out = {'name': run.name, 'started': started, 'config': {}, 'images': {}}
 
     t = _step('1/7 data')
-    if data is None: data = demo_dataset(fmt=fmt, n=cfg['n'], size=cfg['size'], rooms=cfg.get('rooms') or None) # rooms 0: a new room per image
+    if data is None: data = demo_dataset(fmt=fmt, n=cfg['n'], size=cfg['size'], rooms=cfg['rooms'] or None) # rooms 0: a new room per image
     data = Path(data)
     if not data.exists(): raise SynthlabError('no such folder', fn=data, fix='pass the folder Unity wrote (screenshots/ + labels/ + labels.csv, a SOLO folder or a Perception dataset)')
     ds = load_unity(data, check=False)

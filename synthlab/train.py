@@ -133,6 +133,10 @@ def _atomic_write(fn:Path, write):
     except OSError: pass
     return fn
 
+def _write_json(fn:Path, obj)->Path:
+    "Write `obj` as indented JSON to `fn`, atomically"
+    return _atomic_write(fn, lambda f: f.write(json.dumps(obj, indent=1).encode()))
+
 def save_model(learn:Learner, # the learner to save
                path:str|Path='.', # folder for the files
                name:str='model', # writes `<name>.pth` and `<name>.json`
@@ -144,7 +148,7 @@ def save_model(learn:Learner, # the learner to save
     path = Path(path)
     fn = _atomic_write(path/f'{name}.pth', lambda f: torch.save(get_model(learn.model).state_dict(), f))
     card = model_card(learn, metrics)
-    _atomic_write(path/f'{name}.json', lambda f: f.write(json.dumps(card, indent=1).encode()))
+    _write_json(path/f'{name}.json', card)
     if export_pickle:
         warnings.warn(f'{path/name}.pkl is a pickle: loading it runs code from the file. Only load pickles you made '
                       f'yourself; share {name}.pth + {name}.json (or ONNX) instead.')
@@ -526,7 +530,7 @@ def train(source, # a `UnityDataset`, a dataset path, or ready `DataLoaders`
                bs=int(dls.bs), arch=learn.arch_name, pretrained=pretrained,
                valid_files=[str(Path(o).resolve()) for o in getattr(dls.valid, 'items', [])],
                dls_kwargs=_json_safe({k:v for k,v in kwargs.items() if k not in ('valid_files','valid_pct','seed','splitter')}))
-    _atomic_write(path/'run.json', lambda f: f.write(json.dumps(cfg, indent=1).encode()))
+    _write_json(path/'run.json', cfg)
     _fit(learn, cfg, path, cbs=cbs, tensorboard=tensorboard, distrib=distrib)
     return _finish(learn, path, plot=plot, export_pickle=export_pickle, show=show)
 

@@ -15,6 +15,7 @@ from fastai.torch_core import get_model
 from fastcore.meta import delegates
 from .core import SynthlabError, md_table
 from .data import _hw, check_size
+from .train import _write_json
 
 # %% auto #0
 __all__ = ['MANIFEST', 'RESULT_COLS', 'stage_size', 'size_str', 'lr_str', 'plan_stages', 'source_size', 'check_sizes',
@@ -121,11 +122,6 @@ def _metric_key(name:str)->str:
     if 'jaccard' in n or 'iou' in n: return 'iou'
     if 'foreground' in n: return 'foreground_acc'
     return n
-
-def _write_json(fn, obj):
-    "Write `obj` as JSON to `fn` atomically (with `synthlab.train`'s checkpoint writer)"
-    from synthlab.train import _atomic_write
-    _atomic_write(fn, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 def read_manifest(path # a run folder, or its `stages.json`
                  )->dict:
