@@ -1,0 +1,30 @@
+#!/usr/bin/env python
+"""Execute notebooks in place and keep their outputs (the documentation people read on GitHub), then clean them.
+
+    .venv/bin/python tools/run_nb.py nbs/03_debug.ipynb [more.ipynb ...]
+
+Each notebook runs in its own folder, as `nbdev_test` runs it but without `IN_TEST`, so it shows the full
+(demo-dataset) configuration. A cell that raises stops the run and leaves the notebook file unchanged.
+"""
+import os, subprocess, sys, time
+from pathlib import Path
+from execnb.shell import CaptureShell
+from execnb.nbio import read_nb, write_nb
+
+def run_nb(fn):
+    fn = Path(fn).resolve()
+    nb = read_nb(fn)
+    cwd, t0 = os.getcwd(), time.time()
+    os.chdir(fn.parent)
+    try:
+        sh = CaptureShell(mpl_format='png')
+        sh.run_all(nb, exc_stop=True)
+    finally: os.chdir(cwd)
+    write_nb(nb, fn)
+    print(f'{fn.name}: executed in {time.time()-t0:.0f}s', flush=True)
+
+if __name__ == '__main__':
+    os.environ.pop('IN_TEST', None)
+    fns = sys.argv[1:]
+    for f in fns: run_nb(f)
+    for f in fns: subprocess.run([Path(sys.executable).parent/'nbdev_clean', '--fname', f], check=True)
