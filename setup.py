@@ -22,6 +22,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+serve_requirements = shlex.split(cfg.get('serve_requirements', ''))
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 lic = licenses[cfg['license']]
@@ -40,6 +41,7 @@ setuptools.setup(
     install_requires = requirements,
     extras_require={
         'dev': dev_requirements,
+        'serve': serve_requirements,         # the HTTP server: fastapi, uvicorn, python-multipart
         'photos': ['scikit-image'],          # real sample photographs for the "real images" step
         'tensorboard': ['tensorboard'],      # optional training logs
     },

@@ -5,6 +5,7 @@ the same model called directly, then requests/s with 1 and 4 concurrent clients.
 
     .venv/bin/python bench/bench_serve.py                 # untrained resnet34 U-Net, exported with export_onnx
     .venv/bin/python bench/bench_serve.py --model runs/demo/model.onnx
+    .venv/bin/python bench/bench_serve.py --smoke         # resnet18, 64 px, a few requests: checks it runs (< 60 s)
 """
 import argparse, io, socket, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +16,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO)) # run from a checkout without installing
 from synthlab.infer import OnnxSegmenter
-from synthlab.serve import encode_png, predict_remote
+from synthlab.infer import encode_png
+from synthlab.serve import predict_remote
 
-def resnet34_unet_onnx(fn:Path, arch:str='resnet34')->Path:
+def resnet34_unet_onnx(fn:Path, arch:str='resnet34', exporter:str='auto')->Path:
     "An untrained U-Net (default arch resnet34) for the 24 Unity classes, exported with `export_onnx`"
     import fastai.vision.all as fv
     from synthlab.core import CODES
@@ -32,7 +34,7 @@ def resnet34_unet_onnx(fn:Path, arch:str='resnet34')->Path:
                           batch_tfms=fv.Normalize.from_stats(*fv.imagenet_stats))
     dls = dblock.dataloaders(sorted(d.glob('?.png')), bs=2, num_workers=0)
     learn = fv.unet_learner(dls, getattr(fv, arch), pretrained=False, n_out=len(CODES))
-    return export_onnx(learn, fn, sizes=((64,64),), verbose=False)
+    return export_onnx(learn, fn, sizes=((64,64),), exporter=exporter, verbose=False)
 
 def stats(ms)->str:
     a = np.asarray(ms)
@@ -49,11 +51,14 @@ def main():
     p.add_argument('--n', type=int, default=20, help='requests per measurement (default 20; 4 clients send 2n)')
     p.add_argument('--workers', type=int, default=2, help='server prediction threads (default 2)')
     p.add_argument('--threads', type=int, default=None, help='onnxruntime threads (default: onnxruntime default)')
+    p.add_argument('--smoke', action='store_true', help='a quick check that the benchmark runs: resnet18, 64x64 images, 4 requests per measurement')
     a = p.parse_args()
+    arch = 'resnet18' if a.smoke else 'resnet34'
+    if a.smoke: a.size,a.n = 64,4
     tmp = Path(tempfile.mkdtemp())
     t0 = time.time()
-    fn = Path(a.model) if a.model else resnet34_unet_onnx(tmp/'resnet34_unet.onnx')
-    what = fn if a.model else 'untrained resnet34 U-Net (24 classes), exported with synthlab.export.export_onnx'
+    fn = Path(a.model) if a.model else resnet34_unet_onnx(tmp/f'{arch}_unet.onnx', arch, 'torchscript' if a.smoke else 'auto')
+    what = fn if a.model else f'untrained {arch} U-Net (24 classes), exported with synthlab.export.export_onnx'
     print(f'model: {what} ({fn.stat().st_size/1e6:.1f} MB, ready in {time.time()-t0:.0f} s)')
     img = np.random.default_rng(0).integers(0, 256, (a.size, a.size, 3), dtype=np.uint8)
     png = encode_png(img)

@@ -1,7 +1,7 @@
 """Does progressive resizing pay? Progressive 64 -> 128 against training directly at 128 for the same epochs.
 
     .venv/bin/python bench/bench_upscale.py                      # demo dataset (300 renders), 5+5 vs 10 epochs, resnet34
-    .venv/bin/python bench/bench_upscale.py --n 60 --epochs 1 1 --arch resnet18  # smoke run (proves it works; numbers meaningless)
+    .venv/bin/python bench/bench_upscale.py --smoke              # smoke run (CI): 10 tiny renders, 32 -> 64 px, 1+1 vs 2 epochs, resnet18, < 60 s
 
 Prints the wall time and final valid Dice of each run and the ratio
 (time for the progressive run to reach the direct run's final Dice) / (time of the direct run); target <= 0.6.
@@ -32,19 +32,26 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=0, help='torch threads (0: leave the default)')
     p.add_argument('--path', default=None, help='keep both runs in this folder (default: a temporary folder, deleted at the end)')
     p.add_argument('--json', default=None, help='also write the numbers to this JSON file')
+    p.add_argument('--smoke', action='store_true', help='smoke run: 10 tiny renders, sizes 32 -> 64, 1+1 epochs, resnet18 (numbers meaningless)')
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
     from synthlab.render import demo_dataset, DEMO_ROOMS
     from synthlab.upscale import go_big, stage_history, read_manifest, plan_stages, mmss
     root = Path(a.path or tempfile.mkdtemp(prefix='bench_upscale_'))
     t = time.perf_counter()
-    src = demo_dataset(n=a.n, rooms=DEMO_ROOMS if a.rooms is None else (a.rooms or None))
-    print(f'demo dataset: {src} ({a.n} renders, ready in {time.perf_counter()-t:.0f}s); runs in {root}', flush=True)
+    extra = {}
+    if a.smoke:
+        from synthlab.test_utils import tiny_dataset
+        a.n,a.epochs,a.sizes,a.bs,a.arch = 10,[1, 1],[32, 64],8,'resnet18'
+        if not a.threads: torch.set_num_threads(1) # a shared CI CPU: one thread is faster than two fighting
+        src,extra = tiny_dataset(n=a.n, size=(64, 64), path=root/'data'),dict(dls_kwargs=dict(cache=False, check=False), tensorboard=False, progress=False)
+    else: src = demo_dataset(n=a.n, rooms=DEMO_ROOMS if a.rooms is None else (a.rooms or None))
+    print(f'dataset: {Path(src).name} ({a.n} renders, ready in {time.perf_counter()-t:.0f}s); runs in {root}', flush=True)
     small,big = a.sizes
     bs = a.bs if a.big_bs is None else [a.bs, a.big_bs]
     prog_plan = plan_stages((small, big), epochs=a.epochs, lrs=a.lr, bs=bs, lr_factor=a.lr_factor)
     big_bs = prog_plan[1]['bs']
-    common = dict(arch=a.arch, resume=False, num_workers=0)
+    common = dict(arch=a.arch, resume=False, num_workers=0, **extra)
     print(f'\n== progressive {small} -> {big}: epochs {a.epochs}, bs {[s["bs"] for s in prog_plan]}', flush=True)
     go_big(src, sizes=(small, big), epochs=a.epochs, lrs=a.lr, bs=bs, lr_factor=a.lr_factor, path=root/'progressive', **common)
     print(f'\n== direct {big}: {sum(a.epochs)} epochs, bs {big_bs}', flush=True)

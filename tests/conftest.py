@@ -4,10 +4,10 @@ import pytest
 
 os.environ.setdefault('MPLBACKEND', 'Agg')
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent/'shared'/'unity_samples'
+SAMPLES = REPO/'tests'/'unity_samples' # real Unity output copied into the repo (see its PROVENANCE.md)
 
 @pytest.fixture(scope='session')
 def samples():
-    "The real Unity output in ../shared/unity_samples (skips the test when the folder is absent)"
-    if not SAMPLES.exists(): pytest.skip(f'{SAMPLES} not found')
+    "The real Unity sample files in tests/unity_samples (part of the repo: a fresh clone runs every test)"
+    assert (SAMPLES/'PROVENANCE.md').exists(), f'{SAMPLES} is missing: it is part of the repository'
     return SAMPLES

@@ -15,7 +15,7 @@ def exported(tmp_path_factory):
     from synthlab.train import seg_learner
     from synthlab.export import export_onnx
     d = tmp_path_factory.mktemp('onnx')
-    dls = unity_dls(tiny_dataset(n=8, path=d/'data'), size=64, bs=4, num_workers=0, cache=False)
+    dls = unity_dls(tiny_dataset(n=8, size=(48, 64), path=d/'data'), size=64, bs=4, num_workers=0, cache=False)
     learn = seg_learner(dls, arch='resnet18')
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
     fn = export_onnx(learn, d/'model.onnx', verbose=False)
@@ -32,12 +32,19 @@ def _torch_mask(learn, a):
     return y.argmax(1)[0, :h, :w].numpy().astype(np.uint8)
 
 def test_metadata(exported):
+    "The file holds the learner's spec under `SPEC_KEY` and the export facts under `EXPORT_KEYS`, nothing else"
     import onnx
+    from synthlab.core import CODES
+    from synthlab.spec import SPEC_KEY, ModelSpec
+    from synthlab.infer import EXPORT_KEYS
     learn, fn, _ = exported
-    meta = {p.key: json.loads(p.value) for p in onnx.load(str(fn)).metadata_props}
-    assert meta['codes'] == list(learn.dls.vocab) and len(meta['codes']) == 24
-    assert meta['colors'][1] == [95, 128, 185]
-    assert meta['size_multiple'] == 32 and meta['train_size'] == [64, 64] and meta['input'] == 'uint8'
+    raw = {p.key: p.value for p in onnx.load(str(fn)).metadata_props}
+    assert set(raw) - {SPEC_KEY} <= set(EXPORT_KEYS)
+    spec = ModelSpec.from_meta(raw)
+    assert spec == learn.spec and spec.codes == CODES and spec.colors[1] == (95, 128, 185)
+    assert spec.multiple == 32 and spec.size == (64, 64) and spec.arch == 'resnet18'
+    meta = {k: json.loads(v) for k, v in raw.items() if k != SPEC_KEY}
+    assert meta['input'] == 'uint8' and meta['outputs'] == ['mask']
     assert meta['exporter'] in ('dynamo', 'torchscript') and isinstance(meta['opset'], int)
     assert len(meta['parity']) == 3 and all(p['max_abs_diff'] <= 1e-4 * p['logit_scale'] for p in meta['parity'])
     onnx.checker.check_model(str(fn))
@@ -70,8 +77,12 @@ def test_predict_batch_and_resize(exported):
     ms = seg.predict_batch(imgs, bs=2)
     assert [m.shape for m in ms] == [(75, 100), (33, 47), (75, 100)]
     for a, m in zip(imgs, ms): np.testing.assert_array_equal(m, seg.predict(a))
-    m = seg.predict(imgs[0], size=64)
-    assert m.shape == (75, 100) and m.dtype == np.uint8 and m.max() < 24
+    for kw in (dict(max_side=64), dict(size=64), dict(size=(64, 96))):  # the longer side, a square, an exact (h, w)
+        m = seg.predict(imgs[0], **kw)
+        assert m.shape == (75, 100) and m.dtype == np.uint8 and m.max() < 24
+    assert seg.preprocess(imgs[0], max_side=64).shape == (3, 64, 64)  # 75 x 100 -> 48 x 64 -> multiples of 32
+    assert seg.preprocess(imgs[0], size=(64, 96)).shape == (3, 64, 96)
+    assert seg.preprocess(imgs[0]).shape == (3, 96, 128)  # padded
     assert seg.overlay(imgs[0]).size == (100, 75)
 
 def test_unity_profile(exported, tmp_path, capsys):
@@ -107,3 +118,5 @@ def test_bad_inputs(exported, tmp_path):
     with pytest.raises(SynthlabError, match='not found'): OnnxSegmenter(tmp_path / 'missing.onnx')
     with pytest.raises(SynthlabError, match='unknown profile'): export_onnx(learn, tmp_path / 'y.onnx', profile='sentis')
     with pytest.raises(SynthlabError, match='unknown exporter'): export_onnx(learn, tmp_path / 'y.onnx', exporter='tf', check=False)
+    with pytest.raises(SynthlabError, match='not a multiple'): seg.predict(a, size=(50, 40))
+    with pytest.raises(SynthlabError, match='pass one of them'): seg.predict(a, size=64, max_side=64)

@@ -7,7 +7,8 @@ from PIL import Image
 from synthlab.core import SynthlabError
 from synthlab.render import render_dataset, render_scene, demo_dataset, DEMO_ROOMS
 
-SIZE = (64, 48)
+SIZE = (48, 64) # (h, w), like every synthlab size
+WH = SIZE[::-1] # what Pillow reports: (width, height)
 HEADER = 'LabelName,LabelColor_Red,LabelColor_Green,LabelColor_Blue'
 
 def _files(p):
@@ -30,8 +31,8 @@ def test_classic_layout(classic):
     n_rows = len([r for r in rows if r]) - 1
     for s,l in zip(shots, labels):
         im, lb = Image.open(s), Image.open(l)
-        assert (im.format, im.mode, im.size) == ('PNG', 'RGBA', SIZE)
-        assert (lb.format, lb.mode, lb.size) == ('PNG', 'L', SIZE)
+        assert (im.format, im.mode, im.size) == ('PNG', 'RGBA', WH)
+        assert (lb.format, lb.mode, lb.size) == ('PNG', 'L', WH)
         a, m = np.array(im), np.array(lb)
         assert (a[..., 3] == 255).all()
         assert 0 < m.max() <= n_rows == 23 # every mask value is a row of labels.csv (value v = data row v-1), or void 0
@@ -76,11 +77,11 @@ def test_solo_frames(solo):
             assert k in cap
         assert cap['dimension'] == [64.0, 48.0] and all(isinstance(x, float) for x in cap['dimension'])
         im = Image.open(fd_fn.parent/cap['filename'])
-        assert (im.mode, im.size) == ('RGBA', SIZE)
+        assert (im.mode, im.size) == ('RGBA', WH)
         sem = [a for a in cap['annotations'] if a['@type'] == 'type.unity.com/unity.solo.SemanticSegmentationAnnotation'][0]
         assert sem['id'] == 'semantic segmentation' and sem['filename'] == f"step{fd['step']}.camera.semantic segmentation.png"
         m = Image.open(fd_fn.parent/sem['filename'])
-        assert (m.mode, m.size) == ('RGBA', SIZE)
+        assert (m.mode, m.size) == ('RGBA', WH)
         cols = {tuple(c) for c in np.array(m).reshape(-1, 4).tolist()}
         listed = {tuple(i['pixelValue']): i['labelName'] for i in sem['instances']}
         assert all(len(v) == 4 and v[3] == 255 for v in listed)
@@ -105,7 +106,8 @@ def test_rerender_replaces_own_dataset(tmp_path):
     assert sorted(f.name for f in (p/'labels').iterdir()) == ['0.png', '1.png'] # no stale 2..4 left behind
 
 @pytest.mark.parametrize('kw, msg', [(dict(fmt='coco'), "fmt='classic'"), (dict(n=0), 'n=0'), (dict(n=2.5), 'n=2.5'),
-                                     (dict(size=(8, 8)), 'size=(8, 8)'), (dict(size=64), 'size=64')])
+                                     (dict(size=(8, 8)), 'size=(8, 8)'), (dict(size=8), 'size=8'),
+                                     (dict(size='big'), "size='big'"), (dict(size=(48, 64, 3)), 'size=(48, 64, 3)')])
 def test_bad_arguments(tmp_path, kw, msg):
     with pytest.raises(SynthlabError, match='How to fix') as e: render_dataset(tmp_path/'x', **{'progress': False, **kw})
     assert msg in str(e.value)
@@ -120,25 +122,39 @@ def test_foreign_folder_is_not_touched(tmp_path):
 
 def test_demo_dataset_cached(tmp_path, monkeypatch):
     monkeypatch.setenv('SYNTHLAB_HOME', str(tmp_path))
-    d = demo_dataset(n=2, size=(32, 24), progress=False)
-    assert d == tmp_path/'data'/f'demo-classic-32x24-n2-s0-r{DEMO_ROOMS}' # a capture session of DEMO_ROOMS rooms
-    assert demo_dataset(n=2, size=(32, 24), progress=False, rooms=None).name == 'demo-classic-32x24-n2-s0' # a new room per image
+    d = demo_dataset(n=2, size=(24, 32), progress=False)
+    assert d == tmp_path/'data'/f'demo-classic-32x24-n2-s0-r{DEMO_ROOMS}' # a capture session of DEMO_ROOMS rooms; the name says width x height, as before
+    assert demo_dataset(n=2, size=(24, 32), progress=False, rooms=None).name == 'demo-classic-32x24-n2-s0' # a new room per image
     assert len(list((d/'labels').iterdir())) == 2
     t = (d/'labels.csv').stat().st_mtime_ns
-    assert demo_dataset(n=2, size=(32, 24), progress=False) == d and (d/'labels.csv').stat().st_mtime_ns == t
+    assert demo_dataset(n=2, size=(24, 32), progress=False) == d and (d/'labels.csv').stat().st_mtime_ns == t
     assert not [p.name for p in (tmp_path/'data').iterdir() if p.name.startswith('.')] # no temporary folder left
     # an unfinished render (no last image) is not reused
     (d/'labels'/'1.png').unlink()
-    demo_dataset(n=2, size=(32, 24), progress=False)
+    demo_dataset(n=2, size=(24, 32), progress=False)
     assert (d/'labels'/'1.png').exists()
 
 def test_many_classes_appear():
     "Over 30 small scenes most classes appear, and none takes over"
     seen, share = np.zeros(24), []
     for i in range(30):
-        m = render_scene((11, i), (96, 72))[1]
+        m = render_scene((11, i), (72, 96))[1]
         seen += np.bincount(m.ravel(), minlength=24) > 0
         share.append(np.bincount(m.ravel(), minlength=24).max()/m.size)
     assert (seen[1:] > 0).sum() >= 20 # at least 20 of the 23 classes
     assert (seen[1:] >= 3).sum() >= 15
     assert np.mean(share) < 0.8
+
+def test_size_is_height_width(tmp_path):
+    "`size=(h, w)` like fastai's `Resize`: (480, 640) gives 640-wide, 480-high files; an int gives squares"
+    p = render_dataset(tmp_path/'hw', n=1, size=(480, 640), progress=False, n_workers=0)
+    assert Image.open(p/'screenshots'/'0.png').size == Image.open(p/'labels'/'0.png').size == (640, 480)
+    s = render_dataset(tmp_path/'solo', n=1, size=(480, 640), fmt='solo', progress=False, n_workers=0)
+    fd = json.loads((s/'sequence.0'/'step0.frame_data.json').read_text())
+    assert fd['captures'][0]['dimension'] == [640.0, 480.0] # Unity's own order: width, height
+    assert Image.open(s/'sequence.0'/'step0.camera.png').size == (640, 480)
+    rgb, mask = render_scene(0, (24, 40))
+    assert rgb.shape == (24, 40, 3) and mask.shape == (24, 40)
+    assert render_scene(0, 32)[1].shape == (32, 32)
+    q = render_dataset(tmp_path/'sq', n=1, size=32, progress=False, n_workers=0)
+    assert Image.open(q/'labels'/'0.png').size == (32, 32)

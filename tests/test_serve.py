@@ -9,29 +9,19 @@ from PIL import Image
 httpx = pytest.importorskip('httpx')
 from synthlab.core import SynthlabError
 from synthlab.infer import OnnxSegmenter
-from synthlab.serve import encode_png, model_palette, predict_remote, _png_header
+from synthlab.infer import encode_png
+from synthlab.unity_client import model_palette
+from synthlab.serve import SERVE_INSTALL, predict_remote, _png_header
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_BYTES, MAX_PIXELS = 400_000, 400*400 # small limits, so the limit tests need no huge files
 N_REQUESTS, N_CLIENTS = 200, 8
 
 def _tiny_unet_onnx(fn:Path)->Path:
-    "An untrained resnet18 U-Net for 4 classes, 64 px, exported with `export_onnx` (parity checked at 64x64 only)"
-    from fastai.vision.all import (DataBlock, ImageBlock, MaskBlock, Normalize, RandomSplitter, Resize, imagenet_stats,
-                                   unet_learner, resnet18)
+    "A resnet18 U-Net for 4 classes trained one epoch at 64 px, exported with `export_onnx` (parity checked at 64x64 only)"
+    from synthlab.test_utils import tiny_learner
     from synthlab.export import export_onnx
-    d,rng = fn.parent/'data',np.random.default_rng(0)
-    d.mkdir()
-    for i in range(4):
-        m = np.zeros((48,64), np.uint8); m[8:30, 4+i:40] = 1+i%3; m[32:, 30:] = 1+(i+1)%3
-        Image.fromarray(rng.integers(0, 256, (48,64,3), dtype=np.uint8)).save(d/f'{i}.png')
-        Image.fromarray(m).save(d/f'{i}_m.png')
-    dblock = DataBlock(blocks=(ImageBlock, MaskBlock(['void','building_wall','furniture_rug','items_mug'])),
-                       get_y=lambda f: f.parent/f'{f.stem}_m.png', splitter=RandomSplitter(0.25, seed=0),
-                       item_tfms=Resize(64), batch_tfms=Normalize.from_stats(*imagenet_stats))
-    dls = dblock.dataloaders(sorted(d.glob('?.png')), bs=2, num_workers=0)
-    learn = unet_learner(dls, resnet18, pretrained=False, n_out=4)
-    return export_onnx(learn, fn, sizes=((64,64),), verbose=False)
+    return export_onnx(tiny_learner(codes=('void','building_wall','furniture_rug','items_mug')), fn, sizes=((64,64),), verbose=False)
 
 @pytest.fixture(scope='module')
 def model_fn(tmp_path_factory):
@@ -194,12 +184,12 @@ def test_health_labels_and_log(server, seg, model_fn):
     predict_remote(url, _images(1)[0])
     h = httpx.get(url+'/health').json()
     assert h['status'] == 'ok'
-    card = h['model']
-    assert card['file'] == Path(model_fn).name
-    assert card['classes'] == list(seg.codes)
-    assert card['colors'] == [list(c) for c in seg.colors]
-    assert card['train_size'] == [64, 64]
-    assert card['version']
+    assert h['file'] == Path(model_fn).name
+    assert h['spec'] == seg.spec.to_dict() # the spec of the ONNX file, in the schema of model.json
+    assert h['spec']['codes'] == list(seg.codes) and h['spec']['colors'] == [list(c) for c in seg.colors]
+    assert h['spec']['size'] == [64, 64] and h['spec']['version']
+    assert h['export'] == seg.export_info and h['export']['input'] == 'uint8'
+    assert (h['size'], h['max_side']) == (None, None)
     lat = h['latency_ms']
     assert lat['count'] >= 1 and 0 < lat['p50'] <= lat['p95']
     labels = httpx.get(url+'/labels').json()['labels']
@@ -216,6 +206,34 @@ def test_health_labels_and_log(server, seg, model_fn):
     req_lines = [l for l in lines if ' ms' in l and ('GET ' in l or 'POST ' in l or 'PUT ' in l or 'DELETE ' in l)]
     assert len(req_lines) <= n_req + 2 and len(lines) <= n_req + 5
     assert not any('Traceback' in l for l in lines)
+
+def test_without_the_serve_extra(tmp_path):
+    "Without fastapi, `import synthlab` and the CLI work, and `synthlab serve` says what to install (exit 2, no traceback)"
+    code = ("import sys; sys.modules['fastapi'] = None\n"
+            "import synthlab, synthlab.cli, synthlab.serve\n"
+            "from synthlab.cli import main\n"
+            f"main(['serve', {str(tmp_path/'m.onnx')!r}])")
+    r = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert 'fastapi' in r.stderr and SERVE_INSTALL in r.stderr and 'Traceback' not in r.stderr
+    code = "import sys; sys.modules['fastapi'] = None\nfrom synthlab.serve import create_app\ncreate_app('m.onnx')"
+    r = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and 'ImportError' in r.stderr and SERVE_INSTALL in r.stderr
+
+def test_max_side_and_size_alias(tmp_path, model_fn, seg):
+    "`--max-side` (and synthlab 0.1's `--size`, a hidden alias) resize the longer side; exact sizes are checked early"
+    from fastapi.testclient import TestClient
+    from synthlab.serve import create_app
+    img = _images(2)[1]
+    c = TestClient(create_app(seg, max_side=64, log_requests=False))
+    m = np.asarray(Image.open(io.BytesIO(c.post('/predict', content=encode_png(img), headers={'Content-Type':'image/png'}).content)))
+    assert (m == seg.predict(img, max_side=64)).all() and c.get('/health').json()['max_side'] == 64
+    with pytest.raises(SynthlabError, match='not a multiple'): create_app(seg, size=(50, 50))
+    from unittest import mock
+    from synthlab import serve as srv
+    for flag in ('--max-side', '--size'):
+        with mock.patch.object(srv, 'serve') as f: srv.main([str(model_fn), flag, '128'])
+        assert f.call_args.kwargs['max_side'] == 128
 
 def test_main_refuses_missing_model(tmp_path):
     r = subprocess.run([sys.executable, '-c', f'from synthlab.serve import main; main([{str(tmp_path/"nope.onnx")!r}])'],

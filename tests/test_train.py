@@ -8,7 +8,9 @@ from PIL import Image
 
 from synthlab.core import SynthlabError
 from synthlab.test_utils import tiny_dataset
-from synthlab.train import train, resume, checkpoints, last_checkpoint, load_model
+from synthlab.train import train, resume, load_model
+from synthlab.callbacks import checkpoints, last_checkpoint
+from synthlab.spec import ModelSpec
 
 REPO = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1) # the CI/test CPU is shared: one thread is far faster than two fighting
@@ -22,7 +24,7 @@ def _wait_for(cond, proc, timeout):
     return False
 
 def test_sigkill_then_resume(tmp_path):
-    data = tiny_dataset(n=8, size=(64,48), path=tmp_path/'data')
+    data = tiny_dataset(n=8, size=(48,64), path=tmp_path/'data')
     run,epochs = tmp_path/'run',5
     env = {**os.environ, 'PYTHONPATH': str(REPO), 'MPLBACKEND': 'Agg'}
     env.pop('IN_TEST', None)
@@ -52,14 +54,14 @@ def test_sigkill_then_resume(tmp_path):
     assert not list((run/'checkpoints').glob('.*tmp'))
     assert (run/'metrics.png').exists() and (run/'model.json').exists()
     card = json.loads((run/'model.json').read_text())
-    assert card['arch'] == 'resnet18' and card['n_out'] == len(card['codes'])
+    assert card['arch'] == 'resnet18' and ModelSpec.from_dict(card) == learn.spec and 'dice_multi' in card['metrics']
     learn2 = load_model(run)
     xb,_ = learn.dls.valid.one_batch()
     learn.model.eval()
     with torch.no_grad(): assert torch.allclose(learn2.model(xb), learn.model(xb), atol=1e-5)
 
 def test_refuses_out_of_range_mask(tmp_path):
-    data = tiny_dataset(n=6, size=(64,48), path=tmp_path/'data')
+    data = tiny_dataset(n=6, size=(48,64), path=tmp_path/'data')
     masks = sorted((data/'labels').glob('*.png'))
     m = np.array(Image.open(masks[2])); m[5:9,5:9] = 77; Image.fromarray(m).save(masks[2])
     with pytest.raises(SynthlabError) as e:
@@ -68,7 +70,7 @@ def test_refuses_out_of_range_mask(tmp_path):
     assert not checkpoints(tmp_path/'run')
 
 def test_refuses_unknown_colour(tmp_path):
-    data = tiny_dataset(fmt='solo', n=6, size=(64,48), path=tmp_path/'data')
+    data = tiny_dataset(fmt='solo', n=6, size=(48,64), path=tmp_path/'data')
     masks = sorted(data.rglob('*semantic segmentation.png'))
     assert masks
     a = np.array(Image.open(masks[1]).convert('RGBA')); a[2:6,2:6] = (1,2,250,255)
@@ -79,4 +81,4 @@ def test_refuses_unknown_colour(tmp_path):
     assert not checkpoints(tmp_path/'run')
 
 def test_resume_refuses_non_run(tmp_path):
-    with pytest.raises(SynthlabError, match='run.json'): resume(tmp_path)
+    with pytest.raises(SynthlabError, match='no run.json here'): resume(tmp_path)

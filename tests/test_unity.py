@@ -10,6 +10,10 @@ from synthlab.core import CODES, COLORS, SynthlabError
 from synthlab.unity import load_unity, decode_color_mask, read_labels_csv, MaskDecoder, UnityGetY, detect_layout
 
 REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO/'tests'/'unity_samples' # real Unity files copied into the repository (see PROVENANCE.md there)
+
+@pytest.fixture
+def samples(): return SAMPLES
 
 # ---------- builders ----------
 def write_csv(fn, rows, header=True):
@@ -375,18 +379,40 @@ def test_learn_export_loads_in_a_new_session(tmp_path):
 @pytest.mark.parametrize('fmt', ['classic', 'solo'])
 def test_render_round_trip(fmt, tmp_path, samples):
     "Datasets rendered by synthlab.render load back to exactly the masks drawn; dls yield indices in range(len(codes))"
-    render = pytest.importorskip('synthlab.render')
+    import synthlab.render as render
     from fastai.vision.all import DataBlock, ImageBlock, MaskBlock, RandomSplitter, Resize
-    p = render.render_dataset(tmp_path/fmt, n=6, size=(48,40), fmt=fmt, seed=5, progress=False, n_workers=0)
+    p = render.render_dataset(tmp_path/fmt, n=6, size=(40,48), fmt=fmt, seed=5, progress=False, n_workers=0)
     if fmt == 'classic': (p/'labels.csv').write_bytes((samples/'segmentationlearner/Assets/Data~/labels.csv').read_bytes())
     if fmt == 'solo':
         for f in ('metadata.json','annotation_definitions.json','sensor_definitions.json','metric_definitions.json'): (p/f).unlink() # interrupted run
     ds = load_unity(p)
     assert ds.codes == CODES and len(ds) == 6 and ds.skipped == []
     for i,item in enumerate(ds.items):
-        rgb,m = render.render_scene((5,i), (48,40))
+        rgb,m = render.render_scene((5,i), (40,48))
         assert (ds.mask(item) == m).all() and (np.array(ds.image(item)) == rgb).all()
     dls = DataBlock(blocks=(ImageBlock, MaskBlock(ds.codes)), get_items=lambda _: ds.items, get_y=ds.get_y,
                     splitter=RandomSplitter(0.34, seed=0), item_tfms=Resize(32)).dataloaders(p, bs=2, num_workers=0)
     x,y = dls.one_batch()
     assert y.shape == (2,32,32) and 0 <= int(y.min()) and int(y.max()) < len(ds.codes)
+
+# ---------- one validator: the audit, run once ----------
+def test_load_then_check_twice_decodes_each_mask_once(tmp_path, monkeypatch):
+    from synthlab.audit import check_dataset
+    make_classic(tmp_path/'c', n=4)
+    calls = []
+    decode = MaskDecoder.decode
+    monkeypatch.setattr(MaskDecoder, 'decode', lambda self, arr, fn=None: calls.append(fn) or decode(self, arr, fn))
+    ds = load_unity(tmp_path/'c')
+    assert check_dataset(ds) is ds and check_dataset(ds) is ds
+    assert len(calls) == 4 and len(set(calls)) == 4 and ds.checked.ok
+    assert len(load_unity(tmp_path/'c', check=False).items) == 4 and len(calls) == 4 # check=False decodes nothing
+
+def test_several_problems_are_listed_together(tmp_path):
+    make_classic(tmp_path, n=4, size=(8,6))
+    Image.fromarray(np.zeros((7,8), np.uint8)).save(tmp_path/'labels'/'1.png')
+    m = np.zeros((6,8), np.uint8); m[0,0] = 99; Image.fromarray(m).save(tmp_path/'labels'/'2.png')
+    (tmp_path/'labels'/'3.png').write_text('not an image')
+    e = fails(lambda: load_unity(tmp_path), '3 label problems would break training', 'screenshots/1.png: image is 8x6 but its mask 1.png is 8x7',
+              'labels/2.png: mask value(s) 99 (1 px)', 'labels/3.png: mask is not a PNG')
+    from synthlab.audit import check_dataset
+    fails(lambda: check_dataset(load_unity(tmp_path, check=False), max_show=1), '3 label problems', '... and 2 more')

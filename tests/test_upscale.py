@@ -5,8 +5,9 @@ from fastai.learner import Recorder
 from synthlab.core import SynthlabError
 from synthlab.test_utils import tiny_dataset
 from synthlab.unity import load_unity
-from synthlab.upscale import (UpscaleRun, go_big, plan_stages, read_manifest, results_table, stage_history, MANIFEST,
-                              RESULT_COLS, _write_json)
+import torch
+from synthlab.core import write_json
+from synthlab.upscale import UpscaleRun, go_big, plan_stages, read_manifest, results_table, stage_history, MANIFEST, RESULT_COLS
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
@@ -19,11 +20,11 @@ class _Crash(Callback):
     def after_epoch(self):
         if self.n_epoch == 2 and self.epoch == 0: raise KeyboardInterrupt('simulated crash')
 
-def test_resume_inside_a_stage(tiny, tmp_path):
-    "A run killed in the middle of stage 2 goes on at its next epoch; stage 1 is not run again"
-    ds = load_unity(tiny)
+def test_resume_inside_a_stage(tiny, tmp_path, monkeypatch):
+    "A run killed in the middle of stage 2 goes on at its next epoch, reading its checkpoint once; stage 1 is not run again"
+    ds = load_unity(tiny, check=False)
     kw = dict(sizes=[(32, 64), (64, 64)], epochs=(1, 2), lrs=3e-3, bs=8, arch='resnet18', num_workers=0,
-              dls_kwargs=dict(cache=tmp_path/'cache'), tensorboard=False, plot=False)
+              dls_kwargs=dict(cache=tmp_path/'cache'), tensorboard=False, plot=False, progress=False)
     run = tmp_path/'run'
     with pytest.raises(KeyboardInterrupt):
         go_big(ds, path=run, cbs=[_Crash()], **kw)
@@ -31,7 +32,15 @@ def test_resume_inside_a_stage(tiny, tmp_path):
     assert [s['size'] for s in m1['stages']] == [[32, 64]]
     assert [s['bs'] for s in m1['plan']] == [8, 4]  # area rule: (32*64)/(64*64) halves the batch size
     assert (run/'stage2_64x64'/'checkpoints'/'epoch_000.pth').exists()
+    loads,load = [],torch.load
+    def counting_load(f, *args, **kwargs):
+        loads.append(str(f))
+        return load(f, *args, **kwargs)
+    monkeypatch.setattr(torch, 'load', counting_load)
     learn,res = go_big(ds, path=run, **kw)
+    monkeypatch.undo()
+    assert [f for f in loads if 'checkpoints' in f] == [str(run/'stage2_64x64'/'checkpoints'/'epoch_000.pth')]  # one checkpoint load
+    assert not [f for f in loads if f.endswith('model.pth')]  # the resumed stage does not read the previous stage's weights again
     m = read_manifest(run)
     assert m['stages'][0] == m1['stages'][0]
     s2 = m['stages'][1]
@@ -61,13 +70,13 @@ def test_warns_on_sizes_not_multiple_of_32(tiny, tmp_path):
 
 def test_bad_schedules(tiny, tmp_path):
     with pytest.raises(SynthlabError, match='epochs has 3 values for 2 stages'): plan_stages((32, 64), epochs=(1, 2, 3))
-    with pytest.raises(SynthlabError, match='neither an int'): plan_stages(('big', 64))
+    with pytest.raises(SynthlabError, match='neither a positive int'): plan_stages(('big', 64))
     # a folder whose finished stages do not match the new schedule, or another arch, is refused
     run = tmp_path/'run'
     UpscaleRun(tiny, sizes=(32, 64), arch='resnet18', path=run)
     m = read_manifest(run)
     m['stages'] = [dict(m['plan'][0], time=1.0, history=[])]
-    _write_json(run/MANIFEST, m)
+    write_json(run/MANIFEST, m)
     with pytest.raises(SynthlabError, match='do not start the schedule'): UpscaleRun(tiny, sizes=(64,), arch='resnet18', path=run)
     with pytest.raises(SynthlabError, match='resnet18 run, not resnet34'): UpscaleRun(tiny, sizes=(32, 64), arch='resnet34', path=run)
     assert len(UpscaleRun(tiny, sizes=(32, 64), arch='resnet34', path=run, resume=False).done) == 0  # start again

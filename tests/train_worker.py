@@ -9,7 +9,8 @@ import sys, time
 import torch
 from fastai.callback.core import Callback
 from fastai.vision.models import resnet18
-from synthlab.train import train, RunCheckpoints
+from synthlab.train import train
+from synthlab.callbacks import RunCheckpoints
 
 class _Slow(Callback):
     order = RunCheckpoints.order+1
@@ -19,4 +20,4 @@ if __name__ == '__main__':
     torch.set_num_threads(1)
     data,run,epochs = sys.argv[1],sys.argv[2],int(sys.argv[3])
     train(data, epochs=epochs, lr=3e-3, size=64, bs=2, path=run, arch=resnet18, num_workers=0,
-          tensorboard=False, cbs=_Slow(), show=False)
+          tensorboard=False, cbs=_Slow(), show=False, progress=False)

@@ -2,12 +2,21 @@
 """Write README.md from nbs/index.ipynb (Quarto is not available); `--check` fails if they differ.
 
 Markdown cells are copied as they are; code cells become ```python blocks (cells marked `#| hide`
-are left out, `#|` directives are dropped) followed by their text output, if any.
+are left out, `#|` directives are dropped) followed by their plain-text output, if any: printed text (stdout) and
+results that have no rich form. Tables, plots and pictures (HTML or image outputs) and stderr stay in the notebook,
+so the README shows no `<PIL.Image ...>` or DataFrame dumps.
 """
 import json, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
+
+def _text(o:dict) -> str:
+    "The plain text of one output for the README: stdout, or a result with no HTML/image form; else ''"
+    if o.get('output_type') == 'stream': return ''.join(o.get('text', '')) if o.get('name') == 'stdout' else ''
+    data = o.get('data', {})
+    if any(k == 'text/html' or k.startswith('image/') for k in data): return ''
+    return ''.join(data.get('text/plain', ''))
 
 def render(nb:dict) -> str:
     parts = []
@@ -18,8 +27,7 @@ def render(nb:dict) -> str:
         if any(l.strip().replace(' ', '') in ('#|hide', '#|exporti', '#|export') for l in lines): continue
         code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
         if code: parts.append(f'```python\n{code}\n```')
-        txt = ''.join(''.join(o.get('text', '')) if o.get('output_type') == 'stream'
-                      else ''.join(o.get('data', {}).get('text/plain', '')) for o in c.get('outputs', []))
+        txt = ''.join(_text(o) for o in c.get('outputs', []))
         if txt.strip(): parts.append(f'```\n{txt.rstrip()}\n```')
     return '<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->\n\n' + '\n\n'.join(parts) + '\n'
 

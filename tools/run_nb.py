@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Execute notebooks in place and keep their outputs (the documentation people read on GitHub), then clean them.
+"""Execute notebooks in place and keep their outputs (the documentation people read on GitHub), then tidy (no stderr, no progress text) and clean them.
 
     .venv/bin/python tools/run_nb.py nbs/03_debug.ipynb [more.ipynb ...]
 
@@ -11,6 +11,20 @@ from pathlib import Path
 from execnb.shell import CaptureShell
 from execnb.nbio import read_nb, write_nb
 
+def tidy(nb):
+    "Drop what a reader should not see: stderr (warnings with local paths) and progress text a terminal overwrites with \\r"
+    for c in nb.cells:
+        outs = []
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream':
+                if o.get('name') == 'stderr': continue
+                t = '\n'.join(l.rsplit('\r', 1)[-1] for l in ''.join(o['text']).split('\n'))
+                if not t.strip(): continue
+                o['text'] = t
+            outs.append(o)
+        c['outputs'] = outs
+    return nb
+
 def run_nb(fn):
     fn = Path(fn).resolve()
     nb = read_nb(fn)
@@ -20,7 +34,7 @@ def run_nb(fn):
         sh = CaptureShell(mpl_format='png')
         sh.run_all(nb, exc_stop=True)
     finally: os.chdir(cwd)
-    write_nb(nb, fn)
+    write_nb(tidy(nb), fn)
     print(f'{fn.name}: executed in {time.time()-t0:.0f}s', flush=True)
 
 if __name__ == '__main__':

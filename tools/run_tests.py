@@ -4,11 +4,13 @@
 1. notebooks are clean (`nbdev_clean` changes nothing);
 2. the library is in sync (`nbdev_export` changes nothing in synthlab/);
 3. README.md matches nbs/index.ipynb;
-4. `nbdev_test` over all notebooks, under a timeout, failing if it ran fewer notebooks than nbs/ holds;
-5. `pytest tests`.
+4. no notebook cell reads the team's `../shared` folder (a fresh clone has none: tests use tests/unity_samples);
+5. `nbdev_test` over all notebooks, under a timeout, failing if it ran fewer notebooks than nbs/ holds;
+6. `pytest tests`: a skipped test counts as a failure (a fresh clone must run every test);
+7. every benchmark runs: `python bench/<name>.py --smoke` for each bench/*.py, one test each.
 Checks compare file contents before and after, so they work on a dirty working tree too.
 """
-import hashlib, os, re, shutil, subprocess, sys, tempfile, time
+import hashlib, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
@@ -16,6 +18,7 @@ os.chdir(root)
 bin_dir = Path(sys.executable).parent
 NB_TIMEOUT = int(os.environ.get('SYNTHLAB_NB_TIMEOUT', 1800))
 PY_TIMEOUT = int(os.environ.get('SYNTHLAB_PYTEST_TIMEOUT', 2400))
+BENCH_TIMEOUT = int(os.environ.get('SYNTHLAB_BENCH_TIMEOUT', 300))
 
 def digest(folder, pattern):
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob(pattern))
@@ -23,15 +26,51 @@ def digest(folder, pattern):
 
 def changed(before, after): return sorted(set(before.items()) ^ set(after.items()))
 
-def run(cmd, timeout=None, env=None):
+def run(cmd, timeout=None, env=None, cwd=None):
     print('$', ' '.join(map(str, cmd)), flush=True)
-    return subprocess.run(cmd, timeout=timeout, env=env)
+    return subprocess.run(cmd, timeout=timeout, env=env, cwd=cwd)
 
 def scratch(name):
     "A fresh temp folder for one test phase, used as TMPDIR and SYNTHLAB_HOME: training tests write ~1 GB of checkpoints each"
     d = Path(tempfile.mkdtemp(prefix=f'synthlab-{name}-'))
     (d/'home').mkdir()
     return d, {'TMPDIR': str(d), 'SYNTHLAB_HOME': str(d/'home')}
+
+SHARED_RE = re.compile(r"""(\.\./)+shared\b|['"]shared['"]\s*/|/\s*['"]shared['"]""")
+
+def shared_cells(nbs):
+    "`notebook: cell n` for every code cell that reads the team's `../shared` folder"
+    res = []
+    for nb in nbs:
+        try: cells = json.loads(Path(nb).read_text())['cells']
+        except (ValueError, KeyError) as e: res.append(f'{nb}: unreadable ({e})'); continue
+        for i, c in enumerate(cells):
+            if c.get('cell_type') == 'code' and SHARED_RE.search(''.join(c.get('source', ''))): res.append(f'{nb}: cell {i}')
+    return res
+
+def skipped_tests(xml):
+    "`file::test: reason` of every skipped test in a pytest junit report"
+    return [f"{m.group(1)}::{m.group(2)}: {m.group(3)}" for m in
+            re.finditer(r'<testcase classname="([^"]*)" name="([^"]*)"[^>]*>\s*<skipped[^>]*message="([^"]*)"', xml)]
+
+def run_benchmarks(env):
+    "Run `bench/<name>.py --smoke` for every benchmark in a scratch folder; returns `(passed, failed names)`"
+    benches = sorted(Path('bench').glob('*.py'))
+    print(f'\n== benchmarks: {len(benches)} smoke runs ({BENCH_TIMEOUT}s each)', flush=True)
+    passed, failed = 0, []
+    for b in benches:
+        tmp, tmp_env = scratch(f'bench-{b.stem}')
+        t = time.time()
+        try:
+            r = run([sys.executable, root/b, '--smoke'], timeout=BENCH_TIMEOUT, cwd=tmp,
+                    env={**env, **tmp_env, 'PYTHONPATH': str(root), 'MPLBACKEND': 'Agg'})
+            ok, why = r.returncode == 0, f'exit status {r.returncode}'
+        except subprocess.TimeoutExpired: ok, why = False, f'timed out after {BENCH_TIMEOUT}s'
+        finally: shutil.rmtree(tmp, ignore_errors=True)
+        print(f'{b.name} --smoke: {"passed" if ok else "FAILED (" + why + ")"} in {time.time()-t:.0f}s', flush=True)
+        if ok: passed += 1
+        else: failed.append(f'{b.name} ({why})')
+    return passed, failed
 
 def main():
     t0, failures = time.time(), []
@@ -48,9 +87,12 @@ def main():
         failures.append('synthlab/ was out of sync with the notebooks (nbdev_export changed: ' + ', '.join(sorted({p for p,_ in d})) + '); commit the exported library')
     # 3. README
     if run([sys.executable, 'tools/make_readme.py', '--check']).returncode: failures.append('README.md out of step with nbs/index.ipynb')
-    for f in failures: print('FAILED CHECK:', f, flush=True)
-    # 4. notebooks
+    # 4. no notebook depends on ../shared
     nbs = sorted(p for p in Path('nbs').rglob('*.ipynb') if not p.name.startswith(('_', '.')) and '.ipynb_checkpoints' not in p.parts)
+    if d := shared_cells(nbs):
+        failures.append("notebook cells read ../shared, which a fresh clone lacks (use tests/unity_samples): " + ', '.join(d))
+    for f in failures: print('FAILED CHECK:', f, flush=True)
+    # 5. notebooks
     nb_passed = nb_failed = 0
     print(f'\n== nbdev_test: {len(nbs)} notebooks', flush=True)
     tmp, tmp_env = scratch('nbdev_test')
@@ -75,7 +117,7 @@ def main():
     except Exception as e:
         print('nbdev_test could not run:', e, flush=True); nb_failed = len(nbs)
     finally: shutil.rmtree(tmp, ignore_errors=True)
-    # 5. pytest
+    # 6. pytest
     print('\n== pytest tests', flush=True)
     tmp, tmp_env = scratch('pytest')
     junit = tmp/'junit.xml'
@@ -88,11 +130,19 @@ def main():
         py_total, py_fail, py_err, py_skip = attr('tests'), attr('failures'), attr('errors'), attr('skipped')
         py_failed = py_fail + py_err + (1 if r.returncode not in (0, 1) and not (py_fail + py_err) else 0)
         py_passed = py_total - py_fail - py_err - py_skip
+        if py_skip: # a fresh clone runs every test: a skip hides one that did not run
+            print(f'pytest skipped {py_skip} test(s), counted as failures:', *(skipped_tests(xml) or ['(see the pytest output)']), sep='\n  ', flush=True)
+            py_failed += py_skip
     except subprocess.TimeoutExpired:
         print(f'pytest timed out after {PY_TIMEOUT}s'); py_passed, py_failed, py_skip = 0, 1, 0
     finally: shutil.rmtree(tmp, ignore_errors=True)
-    passed, failed = nb_passed + py_passed, nb_failed + py_failed + len(failures)
-    print(f'\nnotebooks: {nb_passed} passed, {nb_failed} failed; pytest: {py_passed} passed, {py_failed} failed; checks: {len(failures)} failed; {time.time()-t0:.0f}s')
+    # 7. benchmarks
+    bench_passed, bench_failed = run_benchmarks(env)
+    if bench_failed: print('benchmarks that failed their smoke run:', *bench_failed, sep='\n  ', flush=True)
+    passed = nb_passed + py_passed + bench_passed
+    failed = nb_failed + py_failed + len(bench_failed) + len(failures)
+    print(f'\nnotebooks: {nb_passed} passed, {nb_failed} failed; pytest: {py_passed} passed, {py_failed} failed ({py_skip} skipped); '
+          f'benchmarks: {bench_passed} passed, {len(bench_failed)} failed; checks: {len(failures)} failed; {time.time()-t0:.0f}s')
     print(f'{passed} passed, {failed} failed', flush=True)
     sys.exit(1 if failed or passed == 0 else 0)
 
