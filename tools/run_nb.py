@@ -4,7 +4,7 @@
     .venv/bin/python tools/run_nb.py nbs/03_debug.ipynb [more.ipynb ...]
 
 Each notebook runs in its own folder, as `nbdev_test` runs it but without `IN_TEST`, so it shows the full
-(demo-dataset) configuration. A cell that raises stops the run and leaves the notebook file unchanged.
+(demo-dataset) configuration; cells flagged `slow` or `cuda` are skipped. A cell that raises stops the run and leaves the notebook file unchanged.
 """
 import os, subprocess, sys, time
 from pathlib import Path
@@ -25,6 +25,13 @@ def tidy(nb):
         c['outputs'] = outs
     return nb
 
+SKIP = ('slow', 'cuda') # flags of cells too heavy for this: they keep the outputs they had (`notest` cells do run)
+
+def _skip(cell)->bool:
+    "A code cell flagged `#| slow` or `#| cuda`"
+    first = [l.strip() for l in cell.source.splitlines() if l.strip().startswith('#|')]
+    return cell.cell_type == 'code' and any(f in l.split() for l in first for f in SKIP)
+
 def run_nb(fn):
     fn = Path(fn).resolve()
     nb = read_nb(fn)
@@ -32,7 +39,7 @@ def run_nb(fn):
     os.chdir(fn.parent)
     try:
         sh = CaptureShell(mpl_format='png')
-        sh.run_all(nb, exc_stop=True)
+        sh.run_all(nb, exc_stop=True, preproc=_skip)
     finally: os.chdir(cwd)
     write_nb(tidy(nb), fn)
     print(f'{fn.name}: executed in {time.time()-t0:.0f}s', flush=True)
