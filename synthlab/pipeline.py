@@ -138,7 +138,7 @@ def train_stages(ds, # the audited `UnityDataset`
                 )->tuple:
     "Step 3: train at the first size, then go big (`stages/`), plot all stages; `(learn, summary part)`"
     from synthlab.upscale import go_big, stage_history, plot_stages, results_table, read_manifest, lr_str
-    from synthlab.train import plot_metrics
+    from synthlab.interpret import plot_metrics
     from synthlab.report import convergence
     import matplotlib.pyplot as plt
     run = Path(run)
@@ -238,17 +238,17 @@ def score_valid(ds, # the `UnityDataset` (ground-truth masks)
     from synthlab.debug import colorize_mask
     run, spec = Path(run), seg.spec
     valid = [Path(o) for o in read_json(run/train_run/'run.json', 'training config')['valid_files']]
-    scores, preds = [], {}
-    for fn in valid:
-        preds[fn.name] = pred = seg.predict(fn, size=spec.size)
-        scores.append({'file': fn.name, **mask_scores(ds.mask(fn), pred, spec.n_classes)})
+    scores, preds, truth = [], {}, {}
+    for fn in valid: # each mask is decoded once: the grids below reuse it
+        preds[fn.name], truth[fn.name] = seg.predict(fn, size=spec.size), ds.mask(fn)
+        scores.append({'file': fn.name, **mask_scores(truth[fn.name], preds[fn.name], spec.n_classes)})
     sc = pd.DataFrame(scores).sort_values('dice')
     sc.to_csv(run/'valid_scores.csv', index=False)
     def grid(names, fname):
         rows, labels = [], []
         for nm in names:
             fn, s = next(v for v in valid if v.name == nm), sc[sc.file == nm].iloc[0]
-            rows.append((Image.open(fn).convert('RGB'), colorize_mask(ds.mask(fn), spec.colors), colorize_mask(preds[nm], spec.colors)))
+            rows.append((Image.open(fn).convert('RGB'), colorize_mask(truth[nm], spec.colors), colorize_mask(preds[nm], spec.colors)))
             labels.append(f"{nm}\nDice {s.dice:.2f}, acc {s.acc:.2f}")
         prediction_grid(rows, ('image', 'ground truth', 'prediction'), fn=run/fname, row_labels=labels)
     k = min(n_show, len(valid))

@@ -14,6 +14,7 @@ from execnb.nbio import read_nb, write_nb
 def tidy(nb):
     "Drop what a reader should not see: stderr (warnings with local paths) and progress text a terminal overwrites with \\r"
     for c in nb.cells:
+        if c.cell_type != 'code': continue
         outs = []
         for o in c.get('outputs', []):
             if o.get('output_type') == 'stream':
