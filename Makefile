@@ -7,7 +7,7 @@ STAMP := $(VENV)/.synthlab-installed
 $(STAMP): setup.py settings.ini pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
-	$(PY) -m pip install -q -e ".[dev,photos,serve]"
+	$(PY) -m pip install -q -e ".[dev,photos,serve,tensorboard,adapt,realtime,distributed,bench]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -23,6 +23,10 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 serve_requirements = shlex.split(cfg.get('serve_requirements', ''))
+adapt_requirements = shlex.split(cfg.get('adapt_requirements', ''))
+realtime_requirements = shlex.split(cfg.get('realtime_requirements', ''))
+distributed_requirements = shlex.split(cfg.get('distributed_requirements', ''))
+bench_requirements = shlex.split(cfg.get('bench_requirements', ''))
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 lic = licenses[cfg['license']]
@@ -44,6 +48,10 @@ setuptools.setup(
         'serve': serve_requirements,         # the HTTP server: fastapi, uvicorn, python-multipart
         'photos': ['scikit-image'],          # real sample photographs for the "real images" step
         'tensorboard': ['tensorboard'],      # optional training logs
+        'adapt': adapt_requirements,         # appearance adaptation toward real frames (albumentations)
+        'realtime': realtime_requirements,   # arch='realtime' and the SMP architectures (segmentation-models-pytorch, timm)
+        'distributed': distributed_requirements, # multi-process / multi-GPU training (accelerate)
+        'bench': bench_requirements,         # peer benchmarks only (Ultralytics is AGPL-3.0: never a library dependency)
     },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
