@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_audit.ipynb #84e83f06
 from __future__ import annotations
-import base64, hashlib, io, os, struct
+import base64, hashlib, io, os, struct, warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from .masks import MAX_CLASSES, MaskDecoder, decode_index_mask, read_mask_png
 from .unity import load_unity
 
 # %% auto #0
-__all__ = ['MISSING_MSG', 'Problem', 'Audit', 'audit', 'check_dataset']
+__all__ = ['MISSING_MSG', 'SKIP_KINDS', 'Problem', 'Audit', 'audit', 'check_dataset']
 
 # %% ../nbs/03b_audit.ipynb #d353f5ca
 _GEOM = [('flipped left-right', np.fliplr), ('flipped upside-down', np.flipud), ('rotated 180 degrees', lambda a: a[::-1, ::-1])]
@@ -73,6 +73,16 @@ def _png_size(fn):
     except OSError: return None
     return struct.unpack('>II', h[16:24]) if len(h) == 24 and h[:8] == b'\x89PNG\r\n\x1a\n' and h[12:16] == b'IHDR' else None
 
+def _truncated(fn)->bool:
+    "Does image file `fn` stop before its end marker (PNG `IEND`, JPEG `FFD9`)? Reads only the file's head and tail"
+    try:
+        with open(fn, 'rb') as f:
+            head = f.read(8); f.seek(0, 2); n = f.tell(); f.seek(max(0, n-1024)); tail = f.read()
+    except OSError: return True
+    if head == b'\x89PNG\r\n\x1a\n': return not tail.endswith(b'IEND\xaeB`\x82')
+    if head[:3] == b'\xff\xd8\xff': return b'\xff\xd9' not in tail
+    return False
+
 _FIX_ALIGN = 'image and mask must be pixel-aligned: re-render the pair, or delete both (resize masks only with nearest-neighbour)'
 _FIX_IMAGE = 'the write was probably interrupted: re-render or re-export this frame, or delete it together with its mask'
 
@@ -94,8 +104,12 @@ def _audit_item(it, decoder:MaskDecoder, images:bool=True)->dict:
     "Everything `audit` needs to know about item `it` = (image path, mask path); never raises"
     img_fn,msk_fn = it
     res = dict(counts=None, found=[], hash=None, geom=None)
-    try: a = read_mask_png(msk_fn)
-    except SynthlabError as e: res['found'].append(('error', 'unreadable', e.what, e)); return res
+    try: a = decoder.read(msk_fn) # the loader's own reader: a palette PNG is read as training reads it
+    except SynthlabError as e: # a write cut short is skipped (and listed); a mask of the wrong format (JPEG, not a PNG) is an error
+        if 'truncated or corrupt' in e.what:
+            res['found'].append(('warning', 'unreadable_mask', f'mask cannot be read: {e.what}; the item is skipped', e))
+        else: res['found'].append(('error', 'unreadable', e.what, e))
+        return res
     m,res['found'] = _audit_mask(a, msk_fn, decoder)
     if m is None: return res
     c = res['counts'] = np.bincount(m.ravel(), minlength=256)
@@ -104,8 +118,9 @@ def _audit_item(it, decoder:MaskDecoder, images:bool=True)->dict:
         e = SynthlabError(f'image is {w}x{h} but its mask {Path(msk_fn).name} is {m.shape[1]}x{m.shape[0]}', img_fn, fix=_FIX_ALIGN)
         res['found'].append(('error', 'size_mismatch', e.what, e)); return res
     def unreadable(e):
-        e = SynthlabError(f'image cannot be read ({e})', img_fn, fix=_FIX_IMAGE)
-        res['found'].append(('error', 'unreadable_image', e.what, e)); return res
+        e = SynthlabError(f'image cannot be read ({e}); the item is skipped', img_fn, fix=_FIX_IMAGE)
+        res['found'].append(('warning', 'unreadable_image', e.what, e)); return res
+    if not images and _truncated(img_fn): return unreadable('the file is truncated: it ends before its end marker')
     if not images and (sz := _png_size(img_fn)) is not None: # masks only: the image's size is in its header
         return mismatch(*sz) if sz != (m.shape[1], m.shape[0]) else res
     try: ii = Image.open(img_fn)
@@ -133,6 +148,7 @@ class Problem:
     files: list
     message: str
     error: SynthlabError|None = field(default=None, repr=False, compare=False)
+    item: object = field(default=None, repr=False, compare=False) # the image of the item it is about, if any
     def __repr__(self):
         fs = ', '.join(str(f) for f in self.files[:3]) + (f' (+{len(self.files)-3} more)' if len(self.files) > 3 else '')
         return f'{self.severity}: {self.kind}: {self.message}' + (f' [{fs}]' if fs else '')
@@ -200,6 +216,12 @@ def __repr__(self:Audit):
     lines = [self._summary()]
     for k,n in self.kinds().items():
         ps = self.of_kind(k)
+        if k == 'skipped': # every reason, each with its count and an example
+            why = lambda p: p.message.split(': ', 1)[-1].split(':')[0]
+            for w,m in Counter(why(p) for p in ps).most_common():
+                p = next(p for p in ps if why(p) == w)
+                lines.append(f'  {p.severity:7} skipped x{m}: {p.message.split(": ", 1)[-1]} [{self._rel(p.files)}]')
+            continue
         lines.append(f'  {ps[0].severity:7} {k} x{n}: {ps[0].message}' + (f' [{self._rel(ps[0].files)}]' if ps[0].files else ''))
     c = self.classes[self.classes.group != 'out of range']
     lines.append(f'  classes present in {int((c.images.iloc[1:] > 0).sum())} of {len(c)-1}; most pixels: ' +
@@ -255,7 +277,7 @@ def _collect(ds, its, res, codes, colors, decoder)->Audit:
     hashes = {}
     for (img,msk),r in zip(its, res):
         for sev,kind,msg,err in r['found']:
-            probs.append(Problem(sev, kind, {'size_mismatch':[img, msk], 'unreadable_image':[img]}.get(kind, [msk]), msg, err))
+            probs.append(Problem(sev, kind, {'size_mismatch':[img, msk], 'unreadable_image':[img]}.get(kind, [msk]), msg, err, img))
         if r['counts'] is not None:
             c = r['counts']; tot[:len(c)] += c; imgs[:len(c)] += c > 0
         if r['hash'] is not None: hashes.setdefault(r['hash'], []).append(img)
@@ -266,6 +288,12 @@ def _collect(ds, its, res, codes, colors, decoder)->Audit:
                                  msg + f': {s1:.0%} of its borders lie on image edges instead of {s0:.0%}'))
     for h,fs in hashes.items():
         if len(fs) > 1: probs.append(Problem('warning', 'duplicate_image', fs, f'{len(fs)} images are identical'))
+    n_read = sum(r['counts'] is not None for r in res)
+    if n_read and tot[1:].sum() == 0:
+        e = SynthlabError(f'all {n_read} masks are void (value 0): there is no foreground pixel to learn from', getattr(ds, 'path', None),
+            fix='Unity drew no labelled object: give the objects a Labeling component (Perception) or a LabelIdentity on the '
+                'label layer (classic) and render again; check that this is the semantic mask and not a blank one')
+        probs.append(Problem('error', 'no_foreground', [], e.what, e))
     miss = [c for i,c in enumerate(codes) if i > 0 and imgs[i] == 0]
     if miss and len(its): probs.append(Problem('warning', 'missing_class', [],
                                  f'{len(miss)} classes never appear: {", ".join(miss)}. {MISSING_MSG}'))
@@ -300,6 +328,8 @@ def audit(ds, # a `UnityDataset`, or a dataset folder for `load_unity`
     return a
 
 # %% ../nbs/03b_audit.ipynb #66217b9b
+SKIP_KINDS = ('unreadable_mask', 'unreadable_image') # findings `check_dataset` skips (and lists) instead of refusing the dataset
+
 def check_dataset(ds, # a `UnityDataset`
                   max_show:int=10, # how many problems to list in the message
                   progress:bool|None=None, # show a progress bar; default: for more than 200 items, except under `nbdev_test`
@@ -307,5 +337,13 @@ def check_dataset(ds, # a `UnityDataset`
     "Audit `ds` once (kept as `ds.checked`) and raise a `SynthlabError` naming the files when it has errors; returns `ds`"
     a = getattr(ds, 'checked', None)
     if a is None: a = audit(ds, images=False, progress=len(ds.items) > 200 and not in_test() if progress is None else progress)
+    bad = [p for p in a.problems if p.kind in SKIP_KINDS and p.item is not None and p.item in set(ds.items)]
+    if bad and hasattr(ds, 'drop'): # one policy for missing and unreadable files: skip them and list them
+        ds.drop([(p.item, p.files[0], p.kind.replace('_', ' ') + ': ' + p.error.what) for p in bad])
+        warnings.warn(f'{getattr(ds, "path", "")}: skipped {len(bad)} item(s) whose file cannot be read; see `.skipped` or `.summary()`')
+        if not ds.items:
+            e = SynthlabError(f'no usable image/mask pairs: all {len(bad)} items have a file that cannot be read, e.g. {bad[0].files[0]}: '
+                              f'{bad[0].error.what}', getattr(ds, 'path', None), fix=_FIX_IMAGE)
+            e.skipped = ds.skipped; raise e
     a.raise_errors(max_show)
     return ds

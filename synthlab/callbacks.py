@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_callbacks.ipynb #cf28c859
 from __future__ import annotations
-import math, warnings
+import math, os, warnings
 from collections import deque
 from pathlib import Path
 import numpy as np
@@ -12,9 +12,10 @@ import torch
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import CSVLogger
 from fastai.learner import Learner, Recorder
-from fastai.torch_core import get_model, rank_distrib
+from fastai.torch_core import get_model, rank_distrib, to_detach
 from .core import atomic_write
 from .learner import load_weights
+from .distrib import is_main
 
 # %% auto #0
 __all__ = ['RunCSVLogger', 'tensorboard_cbs', 'save_checkpoint', 'load_checkpoint', 'checkpoints', 'RunCheckpoints',
@@ -36,7 +37,9 @@ class RunCSVLogger(CSVLogger):
         fn.parent.mkdir(parents=True, exist_ok=True)
         fresh = not (self.append and fn.exists() and fn.stat().st_size > 0)
         self.file = fn.open('a' if self.append else 'w')
-        if fresh: self.file.write(','.join(self.recorder.metric_names) + '\n')
+        if fresh: # on disk at once: a run killed in its first epoch still has a readable (header-only) history
+            self.file.write(','.join(self.recorder.metric_names) + '\n')
+            self.file.flush(); os.fsync(self.file.fileno())
         self.old_logger,self.learn.logger = self.logger,self._write_line
 
     def _write_line(self, log):
@@ -55,7 +58,15 @@ def tensorboard_cbs(path:str|Path, # folder for the TensorBoard event files
         if tensorboard: raise ImportError(msg)
         print(msg)
         return []
-    return [TensorBoardCallback(log_dir=str(Path(path)), trace_model=False)]
+    class _RunTensorBoard(TensorBoardCallback):
+        "fastai's `TensorBoardCallback` logging only the numeric hyper-parameters (torch's fused AdamW adds `foreach=None`, ...)"
+        def after_batch(self):
+            if not self.training: return
+            self.writer.add_scalar('train_loss', self.smooth_loss, self.train_iter)
+            for i,h in enumerate(self.opt.hypers):
+                for k,v in h.items():
+                    if isinstance(v, (int, float)) and not isinstance(v, bool): self.writer.add_scalar(f'{k}_{i}', v, self.train_iter)
+    return [_RunTensorBoard(log_dir=str(Path(path)), trace_model=False, log_preds=False)]
 
 # %% ../nbs/05a_callbacks.ipynb #3791549a
 def _plain(o, scalars:bool=True):
@@ -113,7 +124,7 @@ class RunCheckpoints(Callback):
 
     def after_epoch(self):
         rec = getattr(self.learn, 'final_record', None)
-        if self.epoch < self.start_epoch or not rec: return
+        if self.epoch < self.start_epoch or not rec or not is_main(): return # several processes: rank 0 writes, once
         save_checkpoint(self.learn, self.path/f'epoch_{self.epoch:03d}.pth', self.with_opt, epoch=self.epoch, n_epoch=self.n_epoch)
         if self.keep: # the newest is written completely before older ones go, so a crash here still leaves one to resume from
             for fn in checkpoints(self.path)[:-self.keep]: fn.unlink(missing_ok=True)
@@ -162,7 +173,7 @@ class TrainGuard(Callback):
 
     def after_loss(self):
         if not self.training: return
-        l = float(self.learn.loss.detach().float().mean())
+        l = float(to_detach(self.learn.loss.detach().float().mean())) # several processes: their mean, so all stop together
         if not math.isfinite(l): self._stop(f'the training loss is {l}')
         if len(self.losses) >= self.min_batches:
             avg = sum(self.losses)/len(self.losses)

@@ -20,10 +20,11 @@ from fastai.vision.augment import aug_transforms, Resize
 from .core import SIZE_MULTIPLE, SynthlabError, atomic_write, hw, synthlab_home
 from .spec import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, dataset_fingerprint
 from .debug import check_dataset
+from .distrib import main_first
 
 # %% auto #0
-__all__ = ['check_size', 'default_bs', 'default_workers', 'CachedGetter', 'resize_cache', 'unity_splitter', 'spec_from_dls',
-           'as_dataset', 'unity_dls']
+__all__ = ['MIN_TRAIN', 'check_size', 'default_bs', 'default_workers', 'CachedGetter', 'resize_cache', 'unity_splitter',
+           'spec_from_dls', 'as_dataset', 'unity_dls']
 
 # %% ../nbs/04_data.ipynb #141a1474
 def check_size(size:int|tuple # training size: an int or `(h, w)`
@@ -45,17 +46,19 @@ def default_bs(size:int|tuple=64, # training size
     budget = (64*64*64) if ifnone(cuda, torch.cuda.is_available()) else 64*64*8
     return int(max(2, min(64, budget//(h*w))))
 
-def default_workers(cuda:bool|None=None # GPU present? (default: `torch.cuda.is_available()`)
+def default_workers(cuda:bool|None=None, # GPU present? (default: `torch.cuda.is_available()`)
+                    procs:int|None=None, # training processes sharing this machine's cores (default: the launcher's `LOCAL_WORLD_SIZE`, else 1)
                    )->int:
-    "DataLoader workers: 0 on a small CPU machine (the model needs the cores), up to 8 with a GPU"
+    "DataLoader workers: 0 on a small CPU machine (the model needs the cores), up to 8 per GPU process"
     n = os.cpu_count() or 1
-    return min(8, n) if ifnone(cuda, torch.cuda.is_available()) else min(2, n//4)
+    procs = max(1, ifnone(procs, int(os.environ.get('LOCAL_WORLD_SIZE', 1))))
+    return min(8, max(1, n//procs)) if ifnone(cuda, torch.cuda.is_available()) else min(2, n//(4*procs))
 
 # %% ../nbs/04_data.ipynb #207c440b
 def _cache_key(fn:Path, hw:tuple, kind:str)->str:
     st = Path(fn).stat()
     key = f'{Path(fn).resolve()}|{st.st_mtime_ns}|{st.st_size}|{hw[0]}x{hw[1]}|{kind}'
-    return hashlib.sha1(key.encode()).hexdigest()[:20]
+    return hashlib.sha1(key.encode('utf-8', 'surrogateescape')).hexdigest()[:20] # a file name need not be UTF-8
 
 def _atomic_png(im:Image.Image, fn:Path): atomic_write(fn, lambda f: im.save(f, format='PNG'))
 
@@ -117,7 +120,15 @@ def unity_splitter(ds, # a `UnityDataset`
                   ):
     "A fastai splitter: by file list or folder names when given, else random with a fixed seed"
     if valid_files or valid_folders: return FuncSplitter(_InValid(getattr(ds, 'path', None), valid_files, valid_folders))
-    return RandomSplitter(valid_pct, seed=seed)
+    return _random_splitter(valid_pct, seed)
+
+def _random_splitter(valid_pct, seed):
+    "fastai's `RandomSplitter`, with at least one validation item when there are 3 items or more (fastai rounds down)"
+    def _inner(o):
+        tr,va = RandomSplitter(valid_pct, seed=seed)(o)
+        if not len(va) and valid_pct > 0 and len(o) >= 3: tr,va = RandomSplitter(1.5/len(o), seed=seed)(o) # the same permutation, cut at 1
+        return tr,va
+    return _inner
 
 # %% ../nbs/04_data.ipynb #10af0c76
 def _mask_codes(dls)->list|None:
@@ -166,13 +177,24 @@ def as_dataset(source # a `UnityDataset` (anything with `items` and `get_y`), or
 # %% ../nbs/04_data.ipynb #a4ece9e1
 def _dblock(ds, hw:tuple, splitter, item_tfms, batch_tfms, cache, progress=True)->DataBlock:
     "The classic segmentation `DataBlock` of `unity_dls` for `ds` at size `hw`"
-    if cache: get_x,get_y = resize_cache(ds, hw, cache=None if cache is True else cache, progress=progress)
+    if cache:
+        with main_first(): # several processes: rank 0 fills the cache, the others then read it
+            get_x,get_y = resize_cache(ds, hw, cache=None if cache is True else cache, progress=progress)
     else: get_x,get_y = None,ds.get_y
     item_tfms = ifnone(item_tfms, [Resize(hw, method='squish')])
     batch_tfms = listify(ifnone(batch_tfms, aug_transforms(flip_vert=False, max_lighting=0.1, max_warp=0.05, size=hw)))
     if not any(isinstance(t, Normalize) for t in batch_tfms): batch_tfms = batch_tfms + [Normalize.from_stats(IMAGENET_MEAN, IMAGENET_STD)]
     return DataBlock(blocks=(ImageBlock, MaskBlock(list(ds.codes))), get_x=get_x, get_y=get_y,
                      splitter=splitter, item_tfms=item_tfms, batch_tfms=batch_tfms)
+
+MIN_TRAIN = 2 # training images a run needs at least: a batch of one cannot train BatchNorm
+def _check_split(ds, n:int, n_train:int, n_valid:int):
+    "Refuse a split training cannot use, before fastai does (deep in BatchNorm or with an empty validation set)"
+    if n_train >= MIN_TRAIN and n_valid >= 1: return
+    raise SynthlabError(f'{n} usable image(s): {n_train} for training and {n_valid} for validation, but training needs at least '
+                        f'{MIN_TRAIN} training images (one batch of {MIN_TRAIN}) and 1 validation image, so at least 3', fn=getattr(ds, 'path', None),
+                        fix='add images (render or capture more; `ds.summary()` lists the skipped ones), or change `valid_pct`/`valid_files` '
+                            'so both splits get images')
 
 def unity_dls(source, # a `UnityDataset` or the path of a Unity dataset (classic, SOLO or legacy layout)
               size:int|tuple=64, # training size: an int or `(h, w)`; multiples of 32 export cleanly to ONNX
@@ -188,24 +210,35 @@ def unity_dls(source, # a `UnityDataset` or the path of a Unity dataset (classic
               cache:bool|str|Path=True, # pre-resize large images once (`True`: into `synthlab_home()`; or a folder)
               progress:bool=True, # show the resize cache's progress bar
               check:bool=True, # refuse a dataset with label errors (`synthlab.debug.check_dataset`, once per dataset)
-              **kwargs # passed to `DataBlock.dataloaders`
+              real_frames=None, # a folder (or list) of unlabelled real frames: restyle training images toward them (`synthlab.adapt.RealStyle`)
+              adapt:str|None=None, # the adaptation method with `real_frames` (default: `synthlab.adapt.DEFAULT_ADAPT`)
+              **kwargs # passed to `DataBlock.dataloaders` (`pin_memory` defaults to `True` on CUDA)
              )->DataLoaders:
     "Segmentation `DataLoaders` for a Unity dataset with the classic augmentations; `dls.spec` describes them"
     ds = as_dataset(source)
     h,w = check_size(size)
+    if check: check_dataset(ds) # first: it skips (and lists) items whose files cannot be read
     items = list(ds.items)
     if not items:
         raise SynthlabError('no image with a usable mask', fn=getattr(ds, 'path', None),
                             fix='check the folder layout; `ds.skipped` says why files were skipped')
-    if check: check_dataset(ds)
     splitter = ifnone(splitter, unity_splitter(ds, valid_pct, seed, valid_files, valid_folders))
-    n_train = len(splitter(items)[0])
+    n_train,n_valid = map(len, splitter(items))
     if n_train == 0:
         raise SynthlabError('the training split is empty', fn=getattr(ds, 'path', None),
                             fix='use a smaller `valid_pct` or fewer `valid_files`/`valid_folders`')
+    _check_split(ds, len(items), n_train, n_valid)
+    style = None
+    if real_frames is not None or adapt is not None:
+        if real_frames is None: raise SynthlabError(f'adapt={adapt!r} needs real frames', fix='pass `real_frames=` a folder of real camera images')
+        from synthlab.adapt import RealStyle, DEFAULT_ADAPT
+        style = RealStyle(real_frames, ifnone(adapt, DEFAULT_ADAPT), size=(h,w))
+        item_tfms = listify(ifnone(item_tfms, [Resize((h,w), method='squish')])) + [style]
     dblock = _dblock(ds, (h,w), splitter, item_tfms, batch_tfms, cache, progress)
     bs = min(ifnone(bs, default_bs((h,w))), n_train)
+    kwargs.setdefault('pin_memory', torch.cuda.is_available())
     dls = dblock.dataloaders(items, bs=bs, num_workers=ifnone(num_workers, default_workers()), **kwargs)
     dls.spec = spec_from_dls(dls, codes=list(ds.codes), colors=list(getattr(ds, 'colors', None) or []) or None,
                              size=(h,w), items=items, root=getattr(ds, 'path', None))
+    dls.adapt = None if style is None else style.info() # recorded in the run's `run.json` by `train`
     return dls

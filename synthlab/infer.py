@@ -13,7 +13,7 @@ from .core import SIZE_MULTIPLE, SynthlabError, fit_max_side, hw, round_to_multi
 from .spec import SPEC_KEY, ModelSpec
 
 # %% auto #0
-__all__ = ['EXPORT_KEYS', 'load_rgb', 'encode_png', 'input_size', 'OnnxSegmenter', 'dice_score', 'sample_photos']
+__all__ = ['EXPORT_KEYS', 'load_rgb', 'encode_png', 'input_size', 'graph_classes', 'OnnxSegmenter', 'dice_score', 'sample_photos']
 
 # %% ../nbs/07_infer.ipynb #d0783164
 def load_rgb(img # a path, `PIL.Image`, `H x W x 3` (or `H x W`, `H x W x 4`) uint8 array, or encoded image bytes
@@ -76,6 +76,49 @@ def input_size(h:int, # image height
 # %% ../nbs/07_infer.ipynb #3fd3f044
 EXPORT_KEYS = ('exporter', 'opset', 'input', 'outputs', 'profile', 'torch_version', 'parity', 'quantized') # ONNX metadata keys of the export facts
 
+# %% ../nbs/07_infer.ipynb #ca71322f
+def _json_or_str(v:str):
+    "`v` decoded as JSON, or `v` itself when it is not JSON"
+    try: return json.loads(v)
+    except ValueError: return v
+
+def graph_classes(fname:str|Path # an ONNX file
+                 )->int|None:
+    "The number of classes the graph outputs (the channels before its `ArgMax`), or `None` when it cannot tell (no `onnx` package, another head)"
+    try: import onnx
+    except ImportError: return None
+    try: m = onnx.load(str(fname), load_external_data=False)
+    except Exception: return None
+    g = m.graph
+    made_by,inits = {o:n for n in g.node for o in n.output},{t.name:list(t.dims) for t in g.initializer}
+    consts = {n.output[0]:list(onnx.numpy_helper.to_array(a.t).shape) for n in g.node if n.op_type == 'Constant' for a in n.attribute if a.name == 'value'}
+    def dims(name):
+        if name in inits: return inits[name]
+        if name in consts: return consts[name]
+        n = made_by.get(name) # a quantized weight: DequantizeLinear(initializer)
+        return dims(n.input[0]) if n is not None and n.op_type in ('DequantizeLinear', 'Cast', 'Identity') else None
+    n = next((made_by.get(o.name) for o in g.output if o.name == 'mask'), None)
+    while n is not None and n.op_type not in ('ArgMax', 'TopK'): n = made_by.get(n.input[0]) if n.input else None
+    for _ in range(12): # back from ArgMax to the convolution that makes the class channels
+        n = made_by.get(n.input[0]) if n is not None and n.input else None
+        if n is None: return None
+        w = {'Conv':1, 'ConvTranspose':1, 'QLinearConv':3, 'Gemm':1, 'MatMul':1}.get(n.op_type)
+        if w is not None:
+            d = dims(n.input[w]) if len(n.input) > w else None
+            if not d: return None
+            return d[1] if n.op_type in ('ConvTranspose', 'MatMul') or (n.op_type == 'Gemm' and not any(a.name == 'transB' and a.i for a in n.attribute)) else d[0]
+    return None
+
+def _checked_spec(meta:dict, fname:Path)->ModelSpec:
+    "The spec in ONNX `meta`, checked against the graph's class count; a missing `colors` falls back to `default_colors`"
+    spec = ModelSpec.from_meta(meta, fn=fname)
+    n = graph_classes(fname)
+    if n is not None and n != spec.n_classes:
+        raise SynthlabError(f'the metadata names {spec.n_classes} classes ({", ".join(spec.codes[:4])}{", ..." if spec.n_classes > 4 else ""}), '
+                            f'but the model outputs {n}', fn=fname,
+                            fix='re-export the model with `synthlab export` from the model.json + model.pth saved together')
+    return spec
+
 # %% ../nbs/07_infer.ipynb #b4f8ee3f
 class OnnxSegmenter:
     "Predict class masks with an exported synthlab ONNX model in onnxruntime, for images of any size"
@@ -95,8 +138,8 @@ class OnnxSegmenter:
             raise SynthlabError(f'onnxruntime cannot load the file ({str(e)[:200]})', fn=fname,
                                 fix='pass an .onnx file written by `export_onnx`') from None
         meta = dict(self.sess.get_modelmeta().custom_metadata_map)
-        self.spec = ModelSpec.from_meta(meta, fn=fname)
-        self.export_info = {k:json.loads(meta[k]) for k in EXPORT_KEYS if k in meta}
+        self.spec = _checked_spec(meta, self.fname)
+        self.export_info = {k:_json_or_str(meta[k]) for k in EXPORT_KEYS if k in meta}
         self.pad_mode = pad_mode
         inp = self.sess.get_inputs()[0]
         self.input_name,self.float_input = inp.name,inp.type!='tensor(uint8)'
@@ -142,6 +185,9 @@ class OnnxSegmenter:
             for s in range(0, len(idx), bs):
                 b = idx[s:s+bs]
                 out = self.sess.run(['mask'], {self.input_name: np.stack([xs[i] for i in b])})[0]
+                if out.size and int(out.max()) >= self.spec.n_classes:
+                    raise SynthlabError(f'the model predicted class {int(out.max())}, but its metadata names only {self.spec.n_classes} classes',
+                                        fn=self.fname, fix='re-export the model with `synthlab export` from its model.json + model.pth')
                 for i,m in zip(b, out): res[i] = self._post(m, *arrs[i].shape[:2], size is not None or max_side is not None)
         return res
 

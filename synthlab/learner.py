@@ -24,6 +24,7 @@ import fastai.callback.schedule, fastai.callback.fp16 # adds `fit_one_cycle`, `l
 from .core import SynthlabError, atomic_write
 from .spec import ModelSpec
 from .data import spec_from_dls
+from .distrib import SyncDiceMulti, SyncJaccardCoeffMulti, gpu_defaults
 
 # %% auto #0
 __all__ = ['arch_fn', 'seg_metrics', 'fused_adamw', 'seg_learner', 'save_model', 'spec_dls', 'weights_file', 'load_weights',
@@ -43,8 +44,8 @@ def arch_fn(arch # a function such as `resnet34`, or its name
 
 # %% ../nbs/05_learner.ipynb #d2cabb75
 def seg_metrics()->list:
-    "The metrics synthlab reports: `foreground_acc`, `DiceMulti`, `JaccardCoeffMulti` (mean IoU)"
-    return [foreground_acc, DiceMulti(), JaccardCoeffMulti()]
+    "The metrics synthlab reports: `foreground_acc`, `DiceMulti`, `JaccardCoeffMulti` (mean IoU), the last two over all processes' shards"
+    return [foreground_acc, SyncDiceMulti(), SyncJaccardCoeffMulti()] # fastai's values on one process (`synthlab.distrib`)
 
 # %% ../nbs/05_learner.ipynb #b8818da7
 def fused_adamw(params, # parameter groups, from fastai's splitter
@@ -57,14 +58,18 @@ def fused_adamw(params, # parameter groups, from fastai's splitter
 
 # %% ../nbs/05_learner.ipynb #2ac29041
 def seg_learner(dls:DataLoaders, # segmentation `DataLoaders`, e.g. from `unity_dls`
-                arch=_models.resnet34, # encoder: a function such as `resnet34`, or its name
+                arch=_models.resnet34, # encoder: a function such as `resnet34`, or its name; or 'realtime' / 'smp:<arch>-<encoder>' (`synthlab.archs`)
                 pretrained:bool=False, # start from ImageNet weights (off: Unity renders are not photos)
                 path:str|Path|None=None, # folder for `learn.save`/`export` (default: `dls.path`)
                 metrics:list|None=None, # default: `seg_metrics()`
-                fp16:bool|None=None, # mixed precision (default: only when CUDA is present)
+                fp16:bool|str|None=None, # mixed precision (default: on CUDA, bf16 where supported; 'bf16'/'fp16'/`True` force it, `False` off): `synthlab.distrib.gpu_defaults`
+                channels_last:bool|None=None, # channels-last memory format (default: on CUDA)
                 **kwargs # passed to `unet_learner`
                )->Learner:
     "A fastai U-Net `Learner` with the classic synthlab recipe; `learn.spec` describes its model"
+    if isinstance(arch, str) and (arch == 'realtime' or arch.startswith('smp:')): # SMP models: see `synthlab.archs`
+        from synthlab.archs import smp_learner
+        return smp_learner(dls, arch, pretrained=pretrained, path=path, metrics=metrics, fp16=fp16, **kwargs)
     arch = arch_fn(arch)
     spec = getattr(dls, 'spec', None) or spec_from_dls(dls)
     kwargs.setdefault('moms', (0.95,0.85,0.95))
@@ -72,8 +77,7 @@ def seg_learner(dls:DataLoaders, # segmentation `DataLoaders`, e.g. from `unity_
     learn = unet_learner(dls, arch, pretrained=pretrained, n_out=spec.n_classes, path=path,
                          metrics=ifnone(metrics, seg_metrics()), **kwargs)
     learn.spec = spec.replace(arch=arch.__name__, pretrained=pretrained)
-    if ifnone(fp16, torch.cuda.is_available()): learn = learn.to_fp16()
-    return learn
+    return gpu_defaults(learn, fp16, channels_last)
 
 # %% ../nbs/05_learner.ipynb #7ce8d0f0
 def save_model(learn:Learner, # the learner to save (with `learn.spec`, from `seg_learner`)
@@ -128,10 +132,34 @@ def weights_file(fn:str|Path, # a `.pth`, the `<name>.json` beside it, or a fold
 def load_weights(learn:Learner, # the learner whose model gets the weights (same arch and classes)
                  init:str|Path|dict, # a `.pth`/`model.json`/folder (see `weights_file`), a `state_dict`, or a checkpoint dict
                 )->Learner:
-    "Load the weights `init` into `learn`'s model (files read safely: `weights_only=True`)"
-    sd = init if isinstance(init, dict) else torch.load(weights_file(init), map_location='cpu', weights_only=True)
-    get_model(learn.model).load_state_dict(sd['model'] if 'model' in sd else sd)
+    "Load the weights `init` into `learn`'s model (files read safely: `weights_only=True`); unreadable or mismatched weights are refused"
+    fn,fix = None,'use the `model.pth` saved together with this `model.json` (same arch and classes), or re-save it with `save_model`'
+    if isinstance(init, dict): sd = init
+    else:
+        fn = weights_file(init)
+        try: sd = torch.load(fn, map_location='cpu', weights_only=True)
+        except Exception as e:
+            raise SynthlabError(f'the weights file cannot be read: it is truncated, damaged or not a PyTorch state dict ({type(e).__name__}: {str(e)[:150]})',
+                                fn=fn, fix='copy or download the file again, or re-save the model with `save_model`') from None
+    sd = sd['model'] if isinstance(sd, dict) and isinstance(sd.get('model'), dict) else sd
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise SynthlabError(f'the weights file holds a {type(sd).__name__}, not a state dict of tensors', fn=fn or '<init>', fix=fix)
+    why = _state_mismatch(get_model(learn.model).state_dict(), sd)
+    if why: raise SynthlabError(f'the weights do not fit the model: {why}', fn=fn or '<init>', fix=fix)
+    get_model(learn.model).load_state_dict(sd)
     return learn
+
+def _state_mismatch(want:dict, got:dict)->str|None:
+    "How the state dict `got` differs from the model's `want` (keys, shapes), or `None`"
+    miss,extra = [k for k in want if k not in got],[k for k in got if k not in want]
+    if miss or extra:
+        return (f'{len(miss)} weights missing (e.g. {miss[:2]}), {len(extra)} unexpected (e.g. {extra[:2]}): '
+                'it was saved from another architecture')
+    bad = [(k, tuple(got[k].shape), tuple(v.shape)) for k,v in want.items() if got[k].shape != v.shape]
+    if not bad: return None
+    k,g,w = bad[-1]
+    if g[:1] != w[:1] and len(bad) <= 2: return f'the weights are for {g[0]} classes, the model spec has {w[0]} (`{k}` is {g}, expected {w})'
+    return f'{len(bad)} weights have other shapes, e.g. `{k}` is {g}, expected {w}'
 
 # %% ../nbs/05_learner.ipynb #02cd6770
 def load_model(spec_or_dir:str|Path|dict|ModelSpec, # a `<name>.json`, its `.pth`, their folder, or a spec (dict or `ModelSpec`)
@@ -148,7 +176,8 @@ def load_model(spec_or_dir:str|Path|dict|ModelSpec, # a `<name>.json`, its `.pth
         p = Path(spec_or_dir)
         spec = ModelSpec.load(p/f'{name}.json' if p.is_dir() else p.with_suffix('.json'))
         weights = ifnone(weights, weights_file(p, name))
-    if spec.arch is None: raise SynthlabError('the model spec names no architecture', fix='save the model with `save_model`')
+    if spec.arch is None: raise SynthlabError('the model spec names no architecture', fn=spec_or_dir if isinstance(spec_or_dir, (str, Path)) else None,
+                                              fix='add "arch" (e.g. "resnet34") to the model card, or save the model with `save_model`')
     kwargs.setdefault('fp16', False)
     learn = load_weights(seg_learner(ifnone(dls, spec_dls(spec)), spec.arch, **kwargs), weights)
     learn.model.eval()

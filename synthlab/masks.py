@@ -17,9 +17,16 @@ __all__ = ['MAX_CLASSES', 'rgb_tuple', 'decode_color_mask', 'read_mask_png', 'de
 MAX_CLASSES = 255 # classes a uint8 mask can hold; the table value 255 means "no palette colour within tolerance"
 
 # %% ../nbs/02_masks.ipynb #160a3392
-def rgb_tuple(c # a colour: RGB or RGBA, any sequence of numbers
+def rgb_tuple(c, # a colour: RGB or RGBA, a sequence of numbers 0..255
+              fn=None, # file the colour came from, named in the error when `c` is no colour
+              what:str='colour', # what `c` is, for the error (e.g. "pixelValue of label 'Crate'")
              )->tuple:
-    "The first three channels of colour `c` as a tuple of ints"
+    "The first three channels of colour `c` as a tuple of ints; a `SynthlabError` naming `fn` when `c` is not a colour"
+    num = (int, float, np.integer, np.floating)
+    ok = not isinstance(c, (str, bytes, dict)) and hasattr(c, '__len__') and len(c) >= 3
+    ok = ok and all(isinstance(v, num) and not isinstance(v, bool) and 0 <= v <= 255 for v in c[:3])
+    if not ok: raise SynthlabError(f'{what} {c!r} is not a colour: expected [r, g, b] or [r, g, b, a] with numbers 0..255', fn,
+                                   fix='Unity writes colours as [r,g,b,a] ints 0-255 (e.g. [0,255,43,255]): correct this entry or re-export the file')
     return tuple(int(v) for v in c[:3])
 
 # %% ../nbs/02_masks.ipynb #8cdebd70
@@ -122,8 +129,10 @@ _PNG_SIG = b'\x89PNG\r\n\x1a\n'
 _FIX_BROKEN = 'the write was probably interrupted: re-render or re-export this frame, or delete it together with its image'
 
 def read_mask_png(fn:Path, # mask file
+                  palette:str='rgba', # palette (P-mode) PNGs: 'rgba' gives the colours they show, 'index' their indices
                  )->np.ndarray:
-    "The pixels of mask PNG `fn` as an array (`HxW` for greyscale PNGs, `HxWxC` for RGB(A) and palette PNGs); refuses JPEG and broken files"
+    "The pixels of mask PNG `fn` as an array (`HxW` for greyscale and `palette='index'` PNGs, else `HxWxC`); refuses JPEG and broken files"
+    if palette not in ('rgba', 'index'): raise SynthlabError(f'palette={palette!r}', fix="use 'rgba' or 'index'")
     fn = Path(fn)
     if not fn.exists(): raise SynthlabError('mask file not found', fn, fix='check the path; re-render the missing frame')
     with open(fn, 'rb') as f: head = f.read(8)
@@ -135,10 +144,10 @@ def read_mask_png(fn:Path, # mask file
     if head != _PNG_SIG: raise SynthlabError('mask is not a PNG file', fn, fix='masks must be PNG files as written by Unity; re-export it')
     try:
         with Image.open(fn) as im:
-            if im.mode == 'P': im = im.convert('RGBA') # a palette PNG shows colours: decode what it shows
+            if im.mode == 'P' and palette == 'rgba': im = im.convert('RGBA') # a palette PNG shows colours: decode what it shows
             return np.asarray(im)
     except Exception as e:
-        raise SynthlabError(f'mask PNG is truncated or corrupt ({e})', fn, fix=_FIX_BROKEN) from None
+        raise SynthlabError(f"mask PNG is truncated or corrupt ({str(e).replace('image file', 'file')})", fn, fix=_FIX_BROKEN) from None
 
 # %% ../nbs/02_masks.ipynb #537a85cb
 def _value_error(vals:dict, n:int, fn, n_files=None)->SynthlabError:
@@ -209,7 +218,11 @@ class MaskDecoder:
                 fix="this layout stores classes as colours; use the semantic segmentation PNG Unity wrote (never a greyscale conversion)")
         return decode_color_mask(arr, self.palette, self.tol, fn, self.unknown, self.codes)
 
-    def __call__(self, fn:Path)->np.ndarray: return self.decode(read_mask_png(fn), fn)
+    def read(self, fn:Path)->np.ndarray:
+        "The pixels of mask file `fn` as this decoder reads them: a palette PNG gives its indices to a greyscale decoder, its colours to a colour one"
+        return read_mask_png(fn, palette='index' if self.palette is None else 'rgba')
+
+    def __call__(self, fn:Path)->np.ndarray: return self.decode(self.read(fn), fn)
 
     def unknown_error(self, counts:dict, fn=None, n_files:int=None)->SynthlabError:
         "The error `decode` raises for `counts` ({colour or value: pixels} that are no class), over `n_files` masks"

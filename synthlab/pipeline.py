@@ -298,9 +298,10 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
                  fresh:bool=False, # delete the run folder first (default: resume what is there)
                  allow_errors:bool=False, # train even when the label audit finds errors
                  progress:bool|None=None, # the audit's progress bar (default: the audit's choice)
+                 real=None, # a real labelled set folder (`synthlab.real.load_real`): the report adds the synthetic-to-real gap
                  **overrides # settings of the profile to change (`n`, `rooms` (0: a new room per image), `size`, `sizes`, `epochs`, `arch`, `bs`, `lr`, `n_show`, `photos`)
                 )->dict:
-    "Render or load data, audit it, train at the first size, go big, export and verify ONNX, predict, and write `report.md`"
+    "Render or load data, audit it, train at the first size, go big, export and verify ONNX, predict, score a real set, and write `report.md`"
     from synthlab.upscale import mmss
     from synthlab.report import SUMMARY, write_report
     import shutil
@@ -310,6 +311,9 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
     t_start = _step('1/7 data')
     out = {'name': run.name, 'started': datetime.now(timezone.utc).isoformat(timespec='seconds'), 'images': {}}
     ds = pipeline_data(data, cfg, fmt)
+    if real is not None: # checked before training: a bad real set fails now, not after the training
+        from synthlab.real import load_real
+        real = load_real(real, codes=ds.codes)
     _step('2/7 audit')
     out['dataset'] = audit_data(ds, run, allow_errors, progress)
     t = _step(f"3/7 train at {size_str(cfg['sizes'][0])}, then go big to {size_str(cfg['sizes'][-1])}")
@@ -324,6 +328,10 @@ def run_pipeline(data=None, # a Unity dataset folder; default: the embedded demo
     photos = predict_photos(seg, run, cfg['photos'], learn.spec.size)
     out['images'] = dict(preview='preview.png', metrics='metrics.png', stages='stages.png', val=['predictions.png'], worst=['worst.png'],
                          **({'photos': photos} if photos else {}))
+    if real is not None:
+        from synthlab.evaluate import real_gap
+        out['real'] = real_gap(seg, real, run, tr.get('per_class_iou'), cfg['n_show'])
+        print(f"real set {real.path.name}/: mIoU {out['real']['miou']} vs {out['real']['synthetic_miou']} on synthetic validation (same classes)")
     _step('6/7 performance')
     out['perf'] = dict(measure_perf(learn, seg, run, tr['train_run']), train_time=mmss(t_train))
     _step('7/7 report')

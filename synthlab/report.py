@@ -103,6 +103,9 @@ def write_report(path, # run folder holding `summary.json` and the pictures it n
     L += ['', '## Visual check', '']
     for key, title in (('val', 'Prediction vs ground truth (validation)'), ('worst', 'Worst validation images'), ('photos', 'Real photographs')):
         if imgs.get(key): L += [f'### {title}', ''] + [f'![{title}]({p})' for p in imgs[key]] + ['']
+    if run.get('real'):
+        from synthlab.evaluate import gap_markdown # the real set's section (`synthlab demo --real`)
+        L += gap_markdown(run['real'])
     L += ['## Performance', '', _kv(perf), '']
     if run.get('onnx'): L += ['### ONNX export', '', _kv(run['onnx']), '']
     L += ['## Takeaways', ''] + [f'- {t}' for t in takeaways(run)] + ['']

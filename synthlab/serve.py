@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_serve.ipynb #7cb4534e
 from __future__ import annotations
-import argparse, asyncio, base64, binascii, io, ipaddress, json, logging, re, sys, time, urllib.error, urllib.request
+import argparse, asyncio, base64, binascii, io, ipaddress, json, logging, math, re, sys, threading, time, urllib.error, urllib.request
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,14 +19,17 @@ try: # the `serve` extra: without it the module still imports, and `create_app`/
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.datastructures import UploadFile
     from starlette.formparsers import MultiPartException, MultiPartParser
+    from starlette.requests import ClientDisconnect
 except ImportError: FastAPI = None
 from .core import SynthlabError, hw, label_group
+from .core import fit_max_side
 from .infer import OnnxSegmenter, encode_png, input_size
 from .unity_client import classic_answer, client_palette, model_palette
 
 # %% auto #0
-__all__ = ['SERVE_INSTALL', 'MAX_BYTES', 'MAX_PIXELS', 'IMAGE_FORMATS', 'log', 'missing_serve_deps', 'ServeError', 'decode_image',
-           'LatencyStats', 'class_counts', 'create_app', 'predict_remote', 'serve', 'main']
+__all__ = ['SERVE_INSTALL', 'MAX_BYTES', 'MAX_PIXELS', 'MAX_MODEL_PIXELS', 'MAX_PENDING', 'IMAGE_FORMATS', 'log',
+           'missing_serve_deps', 'ServeError', 'decode_image', 'LatencyStats', 'class_counts', 'model_input',
+           'create_app', 'predict_remote', 'serve', 'main']
 
 # %% ../nbs/09_serve.ipynb #a5fdcedc
 SERVE_INSTALL = "pip install 'synthlab[serve]'" # installs fastapi, uvicorn and python-multipart
@@ -42,6 +45,8 @@ def missing_serve_deps()->list:
 # %% ../nbs/09_serve.ipynb #f5836023
 MAX_BYTES = 32*1024*1024 # default request-size limit (a base64 4K frame fits)
 MAX_PIXELS = 2048*2048 # default limit on width*height, checked on the image header before decoding
+MAX_MODEL_PIXELS = 640*512 # default budget of the model's input (h*w): larger images are scaled down to it (memory grows with it)
+MAX_PENDING = 8 # default limit on requests in progress (each may hold a body of up to `max_bytes`); more get a 503
 IMAGE_FORMATS = ('PNG', 'JPEG') # the only decoders the server runs on untrusted bytes
 
 class ServeError(SynthlabError):
@@ -166,6 +171,8 @@ class _RequestLog:
             if msg['type'] == 'http.response.start': status[0],started[0] = msg['status'],True
             await send(msg)
         try: await self.app(scope, receive, _send)
+        except ClientDisconnect: # the client went away mid-request: nothing to answer, and not the server's failure
+            status[0],scope['synthlab_error'] = 499,'the client disconnected'
         except Exception as e:
             if started[0]: raise
             body = json.dumps({'detail':f'internal error: {type(e).__name__}: {e}', 'fix':None, 'status':500}).encode()
@@ -173,11 +180,40 @@ class _RequestLog:
             await send({'type':'http.response.body', 'body':body})
             status[0],scope['synthlab_error'] = 500,f'{type(e).__name__}: {e}'
         finally:
-            self.state.requests['ok' if status[0] < 400 else 'rejected' if status[0] < 500 else 'failed'] += 1
+            self.state.requests['ok' if status[0] < 400 else 'disconnected' if status[0] == 499 else 'rejected' if status[0] < 500 else 'failed'] += 1
             if self.state.log_requests:
                 err = scope.get('synthlab_error')
                 log.info('%s %s %d %.1f ms%s', scope.get('method'), scope.get('path'), status[0], (time.perf_counter()-t0)*1000,
                          f': {err}' if err else '')
+
+# %% ../nbs/09_serve.ipynb #ae52f188
+def _is_ip(host:str)->bool:
+    "Whether `host` is an IPv4/IPv6 address (not a name)"
+    try: ipaddress.ip_address(host.strip('[]')); return True
+    except ValueError: return False
+
+def _host_name(host:str)->str:
+    "The name or address in a `Host` header, without the port, lower case"
+    host = host.strip().lower()
+    if host.startswith('['): return host[1:host.find(']')] if ']' in host else host
+    return host.rsplit(':', 1)[0].rstrip('.') if host.count(':') <= 1 else host
+
+class _HostCheck:
+    "ASGI middleware against DNS rebinding: a `Host` that is not an IP address, localhost or an allowed name gets a 400"
+    def __init__(self, app, allowed=()): self.app,self.allowed = app,{_host_name(h) for h in allowed}
+    def ok(self, host:str)->bool:
+        h = _host_name(host)
+        return (not h or '*' in self.allowed or h in self.allowed or h == 'localhost' or h.endswith('.localhost') or _is_ip(h))
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        host = dict(scope.get('headers') or []).get(b'host', b'').decode('latin-1')
+        if self.ok(host): return await self.app(scope, receive, send)
+        scope['synthlab_error'] = f'Host {host!r} refused'
+        body = json.dumps({'detail':f'the Host header {host!r} is not an address of this server',
+                           'fix':'call the server by its IP address or localhost, or start it with --allow-host NAME '
+                                 '(`create_app(allowed_hosts=[...])`; a TestClient: base_url="http://127.0.0.1")', 'status':400}).encode()
+        await send({'type':'http.response.start', 'status':400, 'headers':[(b'content-type', b'application/json')]})
+        await send({'type':'http.response.body', 'body':body})
 
 # %% ../nbs/09_serve.ipynb #8ea70ccb
 async def _run(st, f, *args):
@@ -187,12 +223,44 @@ async def _run(st, f, *args):
     except SynthlabError as e: raise ServeError(422, f'the model cannot process this image: {e}') from None
     except Exception as e: raise ServeError(500, f'prediction failed: {type(e).__name__}: {e}') from None
 
+def model_input(h:int, # image height
+                w:int, # image width
+                size:int|tuple|None=None, # the server's `size` option
+                max_side:int|None=None, # the server's `max_side` option
+                max_model_pixels:int=MAX_MODEL_PIXELS, # the budget of the model's input
+                mult:int=32, # the model's size multiple
+               )->dict:
+    "The `size`/`max_side` to predict an `h x w` image with inside the budget: larger images scale down (default) or are refused (413)"
+    th,tw = input_size(h, w, size, max_side, mult)
+    if th*tw <= max_model_pixels: return dict(size=size, max_side=max_side)
+    if size is not None or max_side is not None:
+        opt = f'size={size!r}' if size is not None else f'max_side={max_side}'
+        raise ServeError(413, f'with {opt} the model would run this {w}x{h} image at {tw}x{th} = {th*tw:,} pixels, above the budget of {max_model_pixels:,}',
+                         fix='send a smaller image, start the server with a smaller --max-side/--size, or a larger --max-model-pixels (more memory)')
+    ms = max(mult, int(max(h, w)*math.sqrt(max_model_pixels/(h*w))))
+    while ms > mult and math.prod(fit_max_side(h, w, ms, mult)) > max_model_pixels: ms -= 1
+    return dict(size=None, max_side=ms)
+
 def _predict_image(st, data:bytes):
-    "Decode `data` within the limits and predict its mask at the app's `size`/`max_side`: (image, mask, ms)"
+    "Decode `data` within the limits and predict its mask at the app's `size`/`max_side`, inside the model-input budget: (image, mask, ms)"
     img = decode_image(data, st.max_pixels)
-    t0 = time.perf_counter()
-    mask = st.seg.predict(img, size=st.size, max_side=st.max_side)
-    return img,mask,(time.perf_counter()-t0)*1000
+    kw = model_input(img.height, img.width, st.size, st.max_side, st.max_model_pixels, st.seg.mult)
+    with st.infer_slots: # at most `inference_slots` predictions hold the model's working memory at once
+        t0 = time.perf_counter()
+        mask = st.seg.predict(img, **kw)
+        return img,mask,(time.perf_counter()-t0)*1000
+
+_API = 'GET /health, GET /labels, POST /predict?format=mask|overlay|json, PUT /predict_image_text, PUT /set_label_colors (and /docs when started with --docs)'
+
+class _Pending:
+    "Count a request in progress on `st`, answering 503 beyond `st.max_pending` (the event loop is one thread: no lock needed)"
+    def __init__(self, st): self.st = st
+    async def __aenter__(self):
+        if self.st.pending >= self.st.max_pending:
+            raise ServeError(503, f'the server is busy: {self.st.pending} requests are in progress',
+                             fix='retry in a moment, or start the server with a larger --max-pending (more memory)')
+        self.st.pending += 1
+    async def __aexit__(self, *exc): self.st.pending -= 1
 
 def _add_error_handlers(app):
     "Answer `ServeError`, invalid parameters and unknown routes with the same JSON shape"
@@ -204,11 +272,11 @@ def _add_error_handlers(app):
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, e:RequestValidationError):
         what = '; '.join(f"{' '.join(map(str, err.get('loc', ())))}: {err.get('msg')}" for err in e.errors())
-        return JSONResponse({'detail':what, 'fix':'see the parameters at /docs', 'status':422}, status_code=422)
+        return JSONResponse({'detail':what, 'fix':f'see the parameters: {_API}', 'status':422}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, e:StarletteHTTPException): # 404, 405: same JSON shape as the others
-        return JSONResponse({'detail':e.detail, 'fix':'see the endpoints at /docs', 'status':e.status_code},
+        return JSONResponse({'detail':e.detail, 'fix':f'the endpoints: {_API}', 'status':e.status_code},
                             status_code=e.status_code, headers=getattr(e, 'headers', None))
 
 # %% ../nbs/09_serve.ipynb #f2451529
@@ -219,7 +287,9 @@ def _add_routes(app):
     async def health():
         "Status, the model's spec and export facts, latency statistics"
         return dict(status='ok', file=st.seg.fname.name, spec=st.seg.spec.to_dict(), export=st.seg.export_info,
-                    latency_ms=st.stats.summary(), requests=dict(st.requests), limits=dict(max_bytes=st.max_bytes, max_pixels=st.max_pixels),
+                    latency_ms=st.stats.summary(), requests=dict(st.requests),
+                    limits=dict(max_bytes=st.max_bytes, max_pixels=st.max_pixels, max_model_pixels=st.max_model_pixels,
+                                inference_slots=st.inference_slots, max_pending=st.max_pending),
                     workers=st.workers, size=list(st.size) if st.size else None, max_side=st.max_side)
 
     @app.get('/labels')
@@ -240,8 +310,9 @@ def _add_routes(app):
                       alpha:float=Query(0.5, ge=0, le=1, description='overlay opacity')):
         "Segment a PNG/JPEG body (or multipart `file`): class-index PNG, colour overlay PNG or JSON counts"
         t0 = time.perf_counter()
-        data = await _image_bytes(request, st.max_bytes)
-        res,infer_ms = await _run(st, _predict, data, format, alpha)
+        async with _Pending(st):
+            data = await _image_bytes(request, st.max_bytes)
+            res,infer_ms = await _run(st, _predict, data, format, alpha)
         ms = (time.perf_counter()-t0)*1000
         st.stats.add(ms)
         hdr = {'Server-Timing': f'infer;dur={infer_ms:.2f}, total;dur={ms:.2f}'}
@@ -249,6 +320,20 @@ def _add_routes(app):
         return Response(res, media_type='image/png', headers=hdr)
 
 # %% ../nbs/09_serve.ipynb #b1b80223
+def _strict_json(body:bytes, fix:str):
+    "`body` parsed as JSON: 400 when it is not JSON, 422 for `NaN`, `Infinity` or numbers beyond a float (`1e400`)"
+    def _const(c): raise ValueError(f'{c} is not a number JSON allows')
+    def _float(s):
+        v = float(s)
+        if not math.isfinite(v): raise ValueError(f'{s} is beyond the range of a number')
+        return v
+    def _int(s):
+        if len(s) > 30: raise ValueError(f'{s[:12]}... is beyond the range of a number')
+        return int(s)
+    try: return json.loads(body, parse_constant=_const, parse_float=_float, parse_int=_int)
+    except json.JSONDecodeError as e: raise ServeError(400, f'the body is not valid JSON: {e}', fix=fix) from None
+    except (ValueError, RecursionError) as e: raise ServeError(422, f'the JSON holds an invalid value: {e}', fix=fix) from None
+
 def _add_classic_routes(app):
     "The classic Unity client's `PUT /predict_image_text` and `PUT /set_label_colors` (see `synthlab.unity_client`)"
     st = app.state
@@ -261,26 +346,26 @@ def _add_classic_routes(app):
         fix = 'send JSON {"image64": "<base64 PNG>"} with Content-Type application/json'
         mt = _media_type(request)
         if mt != 'application/json' and not mt.endswith('+json'): raise ServeError(415, f'Content-Type {mt or "(none)"!r} is not JSON', fix=fix)
-        body = await _read_body(request, st.max_bytes)
-        try: d = json.loads(body)
-        except ValueError as e: raise ServeError(400, f'the body is not valid JSON: {e}', fix=fix) from None
-        s = d.get('image64') if isinstance(d, dict) else None
-        if not isinstance(s, str): raise ServeError(400, 'the JSON has no string field `image64`', fix=fix)
-        if s.startswith('data:'): s = s.partition(',')[2]
-        try: data = base64.b64decode(re.sub(r'\s+', '', s), validate=True)
-        except (binascii.Error, ValueError) as e: raise ServeError(400, f'`image64` is not valid base64: {e}', fix=fix) from None
-        res = await _run(st, _classic, data)
+        async with _Pending(st):
+            d = _strict_json(await _read_body(request, st.max_bytes), fix)
+            s = d.get('image64') if isinstance(d, dict) else None
+            if not isinstance(s, str): raise ServeError(400, 'the JSON has no string field `image64`', fix=fix)
+            if s.startswith('data:'): s = s.partition(',')[2]
+            try: data = base64.b64decode(re.sub(r'\s+', '', s), validate=True)
+            except (binascii.Error, ValueError) as e: raise ServeError(400, f'`image64` is not valid base64: {e}', fix=fix) from None
+            res = await _run(st, _classic, data)
         st.stats.add((time.perf_counter()-t0)*1000)
         return JSONResponse(res)
 
     @app.put('/set_label_colors')
     async def set_label_colors(request:Request):
         "The classic client's colour push: stored and used to paint `/predict_image_text` answers"
-        body = await _read_body(request, 1024*1024)
-        try: d = json.loads(body or b'{}')
-        except ValueError as e: raise ServeError(400, f'the body is not valid JSON: {e}', fix='send {"labels": [ids], "colors": [{"r","g","b","a"}]}') from None
+        fix = 'send {"labels": [ids], "colors": [{"r": 0-255, "g": 0-255, "b": 0-255, "a": 0-255}]}'
+        d = _strict_json(await _read_body(request, 1024*1024) or b'{}', fix)
         n = 0
-        if isinstance(d, dict): st.palette,n = client_palette(d, st.palette)
+        if isinstance(d, dict):
+            try: st.palette,n = client_palette(d, st.palette)
+            except (ArithmeticError, ValueError, TypeError) as e: raise ServeError(422, f'the colours cannot be used: {e}', fix=fix) from None
         return {'set_label_colors':'OK!', 'stored':n}
 
 # %% ../nbs/09_serve.ipynb #6138f116
@@ -293,19 +378,32 @@ def create_app(model, # ONNX file (str/Path) or an `OnnxSegmenter`
                max_side:int|None=None, # resize each image's longer side to about this first (default: its own size, padded)
                size:int|tuple|None=None, # or run every image at exactly this `(h, w)`, e.g. the training size
                log_requests:bool=True, # log one line per request on the `synthlab.serve` logger
+               max_model_pixels:int=MAX_MODEL_PIXELS, # budget of the model's input (h*w): larger images scale down (413 with `size`/`max_side`)
+               inference_slots:int=1, # predictions that run at once (each holds the model's working memory)
+               max_pending:int=MAX_PENDING, # requests in progress at once; more get a 503
+               allowed_hosts:tuple|list=(), # `Host` names accepted besides IP addresses and localhost (`'*'`: any; against DNS rebinding)
+               docs:bool=False, # serve the API docs at `/docs` and `/openapi.json`
               )->FastAPI:
     "A FastAPI app serving the ONNX segmentation `model` (`/health`, `/labels`, `/predict`, `/predict_image_text`)"
     if FastAPI is None: raise ImportError(f'synthlab.serve needs fastapi, uvicorn and python-multipart: {SERVE_INSTALL}')
     seg = model if isinstance(model, OnnxSegmenter) else OnnxSegmenter(model, n_threads=n_threads)
     input_size(64, 64, size, max_side, seg.mult) # refuse bad size options now, not at the first request
-    app = FastAPI(title='synthlab', summary='Semantic segmentation of Unity frames with an ONNX U-Net')
+    for k,v in dict(max_model_pixels=max_model_pixels, inference_slots=inference_slots, max_pending=max_pending, workers=workers).items():
+        if not (isinstance(v, int) and v > 0): raise SynthlabError(f'{k}={v!r}: expected a positive int', fix=f'pass e.g. {k}=1')
+    if size is not None and math.prod(hw(size)) > max_model_pixels:
+        raise SynthlabError(f'size {size!r} is above the model-input budget of {max_model_pixels:,} pixels', fix='pass a smaller size, or a larger max_model_pixels')
+    app = FastAPI(title='synthlab', summary='Semantic segmentation of Unity frames with an ONNX U-Net',
+                  docs_url='/docs' if docs else None, redoc_url=None, openapi_url='/openapi.json' if docs else None)
     st = app.state
-    st.seg,st.stats,st.log_requests,st.requests = seg,LatencyStats(),log_requests,dict(ok=0, rejected=0, failed=0)
+    st.seg,st.stats,st.log_requests,st.requests = seg,LatencyStats(),log_requests,dict(ok=0, rejected=0, failed=0, disconnected=0)
+    st.max_model_pixels,st.inference_slots,st.infer_slots = max_model_pixels,inference_slots,threading.BoundedSemaphore(inference_slots)
+    st.max_pending,st.pending = max_pending,0
     st.max_bytes,st.max_pixels,st.workers,st.size,st.max_side = max_bytes,max_pixels,workers,hw(size) if size else None,max_side
     st.palette = model_palette(seg.spec.colors)
     st.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='synthlab-serve')
     if cors_origins: app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=['GET','POST','PUT'], allow_headers=['*'])
-    app.add_middleware(_RequestLog, state=st)
+    app.add_middleware(_HostCheck, allowed=allowed_hosts)
+    app.add_middleware(_RequestLog, state=st) # outermost: it also counts and logs the requests `_HostCheck` refuses
     _add_error_handlers(app); _add_routes(app); _add_classic_routes(app)
     return app
 
@@ -362,34 +460,53 @@ def serve(model, # ONNX file
           max_side:int|None=None, # resize each image's longer side to about this first (default: its own size)
           size:int|tuple|None=None, # or run every image at exactly this `(h, w)`
           log_requests:bool=True, # one log line per request
+          max_model_pixels:int=MAX_MODEL_PIXELS, # budget of the model's input (h*w)
+          inference_slots:int=1, # predictions that run at once
+          max_pending:int=MAX_PENDING, # requests in progress at once
+          allowed_hosts:tuple|list=(), # more `Host` names to accept (the bound `host`, when a name, is added)
+          docs:bool=False, # serve `/docs` and `/openapi.json`
          ):
     "Serve `model` over HTTP with uvicorn until interrupted"
     import uvicorn
     if not log.handlers:
         h = logging.StreamHandler(); h.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S'))
         log.addHandler(h); log.setLevel(logging.INFO); log.propagate = False
+    names = [*allowed_hosts, *([host] if not _is_ip(host) and host not in ('', 'localhost') else [])]
     app = create_app(model, max_bytes=max_bytes, max_pixels=max_pixels, cors_origins=cors_origins, workers=workers,
-                     n_threads=n_threads, max_side=max_side, size=size, log_requests=log_requests)
+                     n_threads=n_threads, max_side=max_side, size=size, log_requests=log_requests, max_model_pixels=max_model_pixels,
+                     inference_slots=inference_slots, max_pending=max_pending, allowed_hosts=names, docs=docs)
     if not _is_loopback(host): log.warning(f'binding to {host}: any machine that can reach it can call this server (no authentication)')
     seg = app.state.seg
-    log.info(f"serving {seg.fname.name} ({seg.spec.n_classes} classes) on http://{host}:{port} (POST /predict, GET /health, docs at /docs)")
+    log.info(f"serving {seg.fname.name} ({seg.spec.n_classes} classes) on http://{host}:{port} (POST /predict, GET /health{', docs at /docs' if docs else ''})")
     uvicorn.run(app, host=host, port=port, access_log=False, log_level='warning', server_header=False)
 
-# %% ../nbs/09_serve.ipynb #8761c620
-def main(argv:list|None=None # command-line arguments, default `sys.argv[1:]`
+# %% ../nbs/09_serve.ipynb #54a3fc16
+def _positive(s:str)->int:
+    v = int(s)
+    if v <= 0: raise ValueError(s)
+    return v
+_positive.__name__ = 'positive int'
+
+def main(argv:list|None=None, # command-line arguments, default `sys.argv[1:]`
+         handle_errors:bool=True, # print a `SynthlabError` as a message (exit status 2); `False`: raise it (the `synthlab` CLI, `--debug`)
         ):
     "`synthlab serve MODEL.onnx [--host H] [--port P] ...`"
     p = argparse.ArgumentParser(prog='synthlab serve', description='Serve an exported ONNX segmentation model over HTTP.')
     p.add_argument('model', help='the .onnx file written by synthlab.export')
     p.add_argument('--host', default='127.0.0.1', help='interface to bind (default 127.0.0.1: this machine only)')
     p.add_argument('--port', type=int, default=8000, help='TCP port (default 8000)')
-    p.add_argument('--max-bytes', type=int, default=MAX_BYTES, help=f'request-size limit (default {MAX_BYTES})')
-    p.add_argument('--max-pixels', type=int, default=MAX_PIXELS, help=f'pixel-count limit (default {MAX_PIXELS})')
+    p.add_argument('--max-bytes', type=_positive, default=MAX_BYTES, help=f'request-size limit (default {MAX_BYTES})')
+    p.add_argument('--max-pixels', type=_positive, default=MAX_PIXELS, help=f'limit on the pixels of a sent image, from its header: more get a 413 (default {MAX_PIXELS})')
+    p.add_argument('--max-model-pixels', type=_positive, default=MAX_MODEL_PIXELS, help=f"budget of the model's input: larger images are scaled down to it; memory grows with it (default {MAX_MODEL_PIXELS} = 640x512)")
+    p.add_argument('--inference-slots', type=_positive, default=1, help='predictions that run at once (default 1; each holds the model\'s working memory)')
+    p.add_argument('--max-pending', type=_positive, default=MAX_PENDING, help=f'requests in progress at once; more get a 503 (default {MAX_PENDING})')
     p.add_argument('--cors-origin', action='append', default=[], help='allow this browser origin (repeatable; default none)')
-    p.add_argument('--workers', type=int, default=2, help='prediction threads (default 2)')
-    p.add_argument('--threads', type=int, default=None, help='onnxruntime threads per prediction (default: all cores)')
-    p.add_argument('--max-side', type=int, default=None, help='resize the longer side to about MAX_SIDE before predicting (default: predict at the image size)')
-    p.add_argument('--size', type=int, dest='max_side', help=argparse.SUPPRESS) # synthlab 0.1's name of --max-side
+    p.add_argument('--allow-host', action='append', default=[], help='accept this name in the Host header besides IP addresses and localhost (repeatable; * for any)')
+    p.add_argument('--docs', action='store_true', help='serve the API docs at /docs and /openapi.json (default off)')
+    p.add_argument('--workers', type=_positive, default=2, help='threads that decode, predict and encode (default 2)')
+    p.add_argument('--threads', type=_positive, default=None, help='onnxruntime threads per prediction (default: all cores)')
+    p.add_argument('--max-side', type=_positive, default=None, help='resize the longer side to about MAX_SIDE before predicting (default: the image size, scaled down to --max-model-pixels)')
+    p.add_argument('--size', type=_positive, dest='max_side', help=argparse.SUPPRESS) # synthlab 0.1's name of --max-side
     p.add_argument('--quiet', action='store_true', help='do not log every request')
     a = p.parse_args(argv)
     missing = missing_serve_deps()
@@ -397,6 +514,13 @@ def main(argv:list|None=None # command-line arguments, default `sys.argv[1:]`
         print(f"synthlab serve needs {', '.join(missing)} (the `serve` extra): {SERVE_INSTALL}", file=sys.stderr)
         raise SystemExit(2)
     if not Path(a.model).is_file():
-        p.error(f'{a.model}: no such ONNX file (export one with `synthlab.export.export_onnx(learn, fname)`)')
-    serve(a.model, host=a.host, port=a.port, max_bytes=a.max_bytes, max_pixels=a.max_pixels, cors_origins=a.cors_origin,
-          workers=a.workers, n_threads=a.threads, max_side=a.max_side, log_requests=not a.quiet)
+        p.error(f'{a.model}: no such ONNX file (export one with `synthlab export MODEL_DIR`)')
+    try:
+        serve(a.model, host=a.host, port=a.port, max_bytes=a.max_bytes, max_pixels=a.max_pixels, cors_origins=a.cors_origin,
+              workers=a.workers, n_threads=a.threads, max_side=a.max_side, log_requests=not a.quiet, max_model_pixels=a.max_model_pixels,
+              inference_slots=a.inference_slots, max_pending=a.max_pending, allowed_hosts=a.allow_host, docs=a.docs)
+    except SynthlabError as e:
+        if not handle_errors: raise
+        print(f'error: {e}', file=sys.stderr)
+        raise SystemExit(2) from None
+

@@ -37,7 +37,7 @@ def dataset_fingerprint(items:list, # image paths of the dataset
     h = hashlib.sha1(json.dumps([str(c) for c in codes]).encode())
     for o in sorted(items):
         rel = o.relative_to(root) if root is not None and o.is_relative_to(root) else o
-        h.update(f'{rel.as_posix()}|{o.stat().st_size if o.exists() else -1}\n'.encode())
+        h.update(f'{rel.as_posix()}|{o.stat().st_size if o.exists() else -1}\n'.encode('utf-8', 'surrogateescape')) # names need not be UTF-8
     return h.hexdigest()[:16]
 
 # %% ../nbs/00a_spec.ipynb #75474373
@@ -59,6 +59,9 @@ class ModelSpec:
     version:str=__version__ # synthlab version that made the model
 
     def __post_init__(self):
+        if not isinstance(self.codes, (list, tuple)) or not all(isinstance(c, (str, int)) for c in self.codes):
+            raise SynthlabError(f'`codes` must be a list of class names, not {type(self.codes).__name__} {str(self.codes)[:60]!r}',
+                                fix='store the class names as a JSON list, e.g. ["void", "wall", "rug"]')
         self.codes = [str(c) for c in self.codes]
         if not self.codes: raise SynthlabError('a model spec needs at least one class name', fix='pass `codes=[...]`')
         cols = default_colors(self.codes) if not self.colors else self.colors

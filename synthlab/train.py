@@ -19,7 +19,8 @@ import synthlab
 from .core import SynthlabError, atomic_write, read_json, write_json
 from .data import unity_dls
 from .learner import seg_learner, save_model, load_model, load_weights
-from .callbacks import RunCSVLogger, RunCheckpoints, TrainGuard, checkpoints, load_last_checkpoint, tensorboard_cbs
+from .callbacks import RunCSVLogger, RunCheckpoints, TrainGuard, checkpoints, load_checkpoint, load_last_checkpoint, tensorboard_cbs
+from .distrib import barrier, broadcast, ddp_ctx, is_main, local, n_procs
 from .interpret import per_class_iou, plot_metrics
 
 # %% auto #0
@@ -63,9 +64,7 @@ def _quiet(learn, progress:bool=True, distrib=None):
     "A context for `learn`'s fit: without fastai's progress bar and epoch lines unless `progress`, in `distrib_ctx` when `distrib` (default: several processes)"
     stack = ExitStack()
     if not progress: stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
-    if ifnone(distrib, num_distrib() > 1):
-        import fastai.distributed # adds `Learner.distrib_ctx` (needs the `accelerate` package)
-        stack.enter_context(learn.distrib_ctx())
+    if ifnone(distrib, n_procs() > 1): stack.enter_context(ddp_ctx(learn)) # fastai's `distrib_ctx` (accelerate), see `synthlab.distrib`
     return stack
 
 def _json_safe(d:dict)->dict:
@@ -77,29 +76,46 @@ def _json_safe(d:dict)->dict:
         except TypeError: pass
     return res
 
+def _read_history(fn:Path)->pd.DataFrame:
+    "A run's `history.csv`, one row per epoch (the last of repeated epochs); empty when missing, 0 bytes or header-only"
+    if not fn.exists() or fn.stat().st_size == 0: return pd.DataFrame()
+    try: h = pd.read_csv(fn)
+    except pd.errors.EmptyDataError: return pd.DataFrame()
+    except pd.errors.ParserError as e:
+        raise SynthlabError(f'the run history is damaged ({e})', fn=fn, fix='delete its broken lines (or the file) and resume again') from None
+    if 'epoch' not in h: return h
+    h = h[pd.to_numeric(h.epoch, errors='coerce').notna()].astype({'epoch':int})
+    return h.drop_duplicates('epoch', keep='last').sort_values('epoch').reset_index(drop=True)
+
 def _fit(learn, cfg, path, start_epoch=0, best=None, cbs=None, tensorboard=None, distrib=None, progress=True):
     "`fit_one_cycle` as `cfg` says, with the run's checkpoints, guard, CSV history and TensorBoard"
     lr,lr_div = cfg['lr'],cfg['lr_div']
     run_cbs = [TrainGuard(), RunCheckpoints(path/'checkpoints', best=best, start_epoch=start_epoch)]
-    if not rank_distrib(): run_cbs.append(RunCSVLogger((path/'history.csv').absolute(), append=start_epoch>0, start_epoch=start_epoch))
-    run_cbs += tensorboard_cbs(path/'tensorboard', tensorboard) + listify(cbs)
+    if is_main(): # several processes: rank 0 writes the history and the TensorBoard events
+        run_cbs.append(RunCSVLogger((path/'history.csv').absolute(), append=start_epoch>0, start_epoch=start_epoch))
+        run_cbs += tensorboard_cbs(path/'tensorboard', tensorboard)
+    run_cbs += listify(cbs)
     with _quiet(learn, progress, distrib):
         learn.fit_one_cycle(cfg['epochs'], slice(lr/lr_div, lr), wd=cfg.get('wd'), cbs=run_cbs, start_epoch=start_epoch)
 
 def _finish(learn, path, plot=True, export_pickle=False, show=True):
     "Write the run's results once: `metrics.png`, `per_class_iou.csv`, `model.pth` + `model.json`"
-    hist = pd.read_csv(path/'history.csv') if (path/'history.csv').exists() else pd.DataFrame()
+    barrier() # several processes: rank 0's history is complete
+    hist = _read_history(path/'history.csv')
     learn.history = hist
-    if rank_distrib(): return learn,hist
+    if not is_main():
+        barrier(); return learn,hist # rank 0 writes the model files; go on when they are there
     if plot and len(hist): plot_metrics(hist, path/'metrics.png', title=path.name)
-    iou = per_class_iou(learn)
+    with local(): iou = per_class_iou(learn) # rank 0 alone: fastai must not wait to gather from the others
     iou.to_csv(path/'per_class_iou.csv', index=False)
     mets = {k:float(v) for k,v in hist.iloc[-1].items() if k not in ('epoch','time')} if len(hist) else None
     save_model(learn, path, 'model', metrics=mets, export_pickle=export_pickle)
     if show:
         seen = iou[iou.pixels>0].sort_values('iou')
-        print(f'Run folder: {path}\nPer-class IoU on the validation set (classes present, worst first):')
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        print(f'Run folder: {shown}\nPer-class IoU on the validation set (classes present, worst first):')
         print(seen.to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    barrier()
     return learn,hist
 
 # %% ../nbs/05c_train.ipynb #bca9dc38
@@ -109,19 +125,21 @@ def _source(source)->str|None:
     p = getattr(source, 'path', None) if hasattr(source, 'items') and hasattr(source, 'get_y') else None
     return str(Path(p).resolve()) if p is not None else None
 
-def _learner(source, path:Path, size, bs, check, arch, pretrained, **kwargs)->Learner:
+def _learner(source, path:Path, size, bs, check, arch, pretrained, gpu=None, **kwargs)->Learner:
     "The learner `train` fits: `source` itself when it is a `Learner`, else a `seg_learner` on `source`'s data"
     if isinstance(source, Learner):
         source.path = path
         return source
     dls = source if isinstance(source, DataLoaders) else unity_dls(source, size=size, bs=bs, check=check, **kwargs)
-    return seg_learner(dls, ifnone(arch, default_arch()), pretrained=pretrained, path=path)
+    return seg_learner(dls, ifnone(arch, default_arch()), pretrained=pretrained, path=path, **(gpu or {}))
 
 def _run_config(learn, source, epochs, lr, lr_div, wd, init, start_loss, dls_kwargs)->dict:
     "The training settings of a run, as `run.json` stores them"
     return dict(synthlab_version=synthlab.__version__, source=_source(source), epochs=int(epochs), lr=float(lr),
                 lr_div=float(lr_div), wd=wd, size=list(learn.spec.size), bs=int(learn.dls.bs), arch=learn.spec.arch,
+                n_procs=n_procs(), global_bs=int(learn.dls.bs)*n_procs(), # `bs` is per process (`synthlab.distrib`)
                 pretrained=learn.spec.pretrained, init=None if init is None or isinstance(init, dict) else str(Path(init).resolve()),
+                adapt=getattr(learn.dls, 'adapt', None),
                 start_valid_loss=start_loss, valid_files=[str(Path(o).resolve()) for o in getattr(learn.dls.valid, 'items', [])],
                 dls_kwargs=_json_safe({k:v for k,v in dls_kwargs.items() if k not in ('valid_files','valid_pct','seed','splitter')}))
 
@@ -145,23 +163,28 @@ def train(source, # a `UnityDataset`, a dataset path, ready `DataLoaders`, or a 
           distrib:bool|None=None, # wrap in `distrib_ctx` (default: when launched on several processes)
           show:bool=True, # print the per-class IoU table at the end
           progress:bool=True, # show fastai's progress bar and epoch table
-          **kwargs # passed to `unity_dls` (valid_pct, seed, valid_files, num_workers, cache, ...)
+          fp16:bool|str|None=None, # mixed precision (default: on CUDA, bf16 where supported), see `synthlab.distrib.gpu_defaults`
+          channels_last:bool|None=None, # channels-last memory format (default: on CUDA)
+          **kwargs # passed to `unity_dls` (valid_pct, seed, valid_files, num_workers, cache, real_frames, adapt, ...)
          )->tuple:
     "Train a segmentation U-Net with the classic one-cycle recipe; returns `(learn, history)`"
-    path = Path(ifnone(path, Path('runs')/datetime.now().strftime('%Y%m%d-%H%M%S')))
+    path = Path(ifnone(path, Path('runs')/datetime.now().strftime('%Y%m%d-%H%M%S'))).absolute() # once: fastai joins relative names to `learn.path`
     if checkpoints(path):
         raise SynthlabError('this run folder already holds checkpoints', fn=path,
                             fix='continue it with `resume(path)`, or train into a new folder')
     path.mkdir(parents=True, exist_ok=True)
-    learn = _learner(source, path, size, bs, check, arch, pretrained, **kwargs)
+    gpu = dict(fp16=fp16, channels_last=channels_last)
+    learn = _learner(source, path, size, bs, check, arch, pretrained, gpu=gpu, **kwargs)
     start_loss = None
     if init is not None:
         load_weights(learn, init)
-        with _quiet(learn, progress, distrib=False): start_loss = float(learn.validate()[0])
+        with _quiet(learn, progress, distrib=False), local(): start_loss = float(learn.validate()[0])
     if lr is None:
-        with _quiet(learn, progress, distrib=False): lr = find_lr(learn)
-    cfg = _run_config(learn, source, epochs, lr, lr_div, wd, init, start_loss, kwargs)
-    write_json(path/'run.json', cfg)
+        if is_main():
+            with _quiet(learn, progress, distrib=False), local(): lr = find_lr(learn)
+        lr = broadcast(lr) # several processes: rank 0's finder, for all
+    cfg = dict(_run_config(learn, source, epochs, lr, lr_div, wd, init, start_loss, kwargs), **gpu)
+    if is_main(): write_json(path/'run.json', cfg)
     _fit(learn, cfg, path, cbs=cbs, tensorboard=tensorboard, distrib=distrib, progress=progress)
     return _finish(learn, path, plot=plot, export_pickle=export_pickle, show=show)
 
@@ -169,8 +192,9 @@ def train(source, # a `UnityDataset`, a dataset path, ready `DataLoaders`, or a 
 def _trim_history(path:Path, k:int)->float|None:
     "Drop the rows after epoch `k` from the run's `history.csv`; the best valid Dice of those kept"
     hfn = path/'history.csv'
-    if not hfn.exists(): return None
-    h = pd.read_csv(hfn)
+    h = _read_history(hfn)
+    if 'epoch' not in h: # no epoch logged yet (killed in the first epoch): the resumed fit writes a fresh history
+        hfn.unlink(missing_ok=True); return None
     h = h[h.epoch <= k]
     atomic_write(hfn, lambda f: f.write(h.to_csv(index=False).encode()))
     return float(h.dice_multi.max()) if 'dice_multi' in h and len(h) else None
@@ -187,18 +211,20 @@ def resume(path:str|Path, # the run folder of an interrupted `train`
            **kwargs # passed to `unity_dls` when rebuilding the data
           )->tuple:
     "Continue an interrupted `train` run from its last completed epoch, at the same one-cycle position"
-    path = Path(path)
+    path = Path(path).absolute() # once: fastai joins relative file names to `learn.path`
     cfg = read_json(path/'run.json', 'run.json', fix='pass the run folder that `train` wrote')
-    for f in [*path.glob('.*.tmp'), *path.glob('checkpoints/.*.tmp')]: f.unlink() # half-written files of the crash
+    if is_main(): # several processes: rank 0 tidies up and picks the checkpoint
+        for f in [*path.glob('.*.tmp'), *path.glob('checkpoints/.*.tmp')]: f.unlink() # half-written files of the crash
     if dls is None:
         if cfg.get('source') is None:
             raise SynthlabError('this run was trained on DataLoaders passed in', fn=path/'run.json', fix='pass the same `dls=` to `resume`')
         kw = {**cfg.get('dls_kwargs', {}), **kwargs}
         dls = unity_dls(cfg['source'], size=tuple(cfg['size']), bs=cfg['bs'], valid_files=cfg['valid_files'] or None, **kw)
-    learn = seg_learner(dls, cfg['arch'], pretrained=False, path=path)
-    fn,k = load_last_checkpoint(learn, path)
+    learn = seg_learner(dls, cfg['arch'], pretrained=False, path=path, fp16=cfg.get('fp16'), channels_last=cfg.get('channels_last'))
+    fn,k = broadcast(load_last_checkpoint(learn, path) if is_main() else None) # every process resumes from the same checkpoint
+    if fn is not None and not is_main(): load_checkpoint(learn, fn)
     if fn is None and cfg.get('init'): load_weights(learn, cfg['init'])
-    best = _trim_history(path, k)
+    best = _trim_history(path, k) if is_main() else None
     if k+1 < cfg['epochs']:
         print(f'Resuming at epoch {k+1} of {cfg["epochs"]}' + (f' (from {fn.name})' if fn else ''))
         _fit(learn, cfg, path, start_epoch=k+1, best=best, cbs=cbs, tensorboard=tensorboard, distrib=distrib, progress=progress)

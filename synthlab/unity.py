@@ -12,10 +12,11 @@ from fastai.vision.core import PILImage
 from .core import CODES, COLORS, VOID, SynthlabError
 from .masks import MAX_CLASSES, MaskDecoder, read_mask_png, rgb_tuple
 from .masks import decode_color_mask, decode_index_mask
+from .core import write_json
 
 # %% auto #0
-__all__ = ['read_labels_csv', 'UnityGetY', 'UnityDataset', 'detect_layout', 'load_unity', 'MaskDecoder', 'read_mask_png',
-           'decode_color_mask', 'decode_index_mask']
+__all__ = ['CLASSES_FILE', 'read_labels_csv', 'read_classes', 'UnityGetY', 'UnityDataset', 'detect_layout', 'find_runs',
+           'load_unity', 'MaskDecoder', 'read_mask_png', 'decode_color_mask', 'decode_index_mask']
 
 # %% ../nbs/02a_unity.ipynb #3a6305e1
 _all_ = ['MaskDecoder', 'read_mask_png', 'decode_color_mask', 'decode_index_mask'] # re-exported from `synthlab.masks`: old imports keep working
@@ -68,10 +69,15 @@ def _read_json(fn:Path, what:str='JSON file'):
     except json.JSONDecodeError as e:
         raise SynthlabError(f'{what} does not parse as JSON (line {e.lineno}, column {e.colno}: {e.msg})', fn, fix=_FIX_JSON) from None
 
+def _frame_no(name:str)->str|None:
+    "The first number in file name `name`: its frame (`step1`, `rgb_6`, `12.png`)"
+    m = re.search(r'\d+', name); return m.group() if m else None
+
 def _missing(fn:Path, what:str)->str|None:
     "Why `fn` cannot be used (missing, with a close-name hint, or empty), or `None` when it can"
     if not fn.exists():
-        near = difflib.get_close_matches(fn.name, [f.name for f in fn.parent.iterdir()] if fn.parent.is_dir() else [], 1, 0.8)
+        near = [n for n in difflib.get_close_matches(fn.name, [f.name for f in fn.parent.iterdir()] if fn.parent.is_dir() else [], 3, 0.8)
+                if _frame_no(n) == _frame_no(fn.name)] # a file of another frame is no hint (step2 for step1)
         return f'missing {what}: {fn.name} not found' + (f' (did you mean {near[0]}?)' if near else '')
     if fn.stat().st_size == 0: return f'empty file: the {what} {fn.name} has 0 bytes'
     return None
@@ -83,9 +89,30 @@ def _display_colors(codes:list, known:dict)->list:
     return [(0,0,0) if i == 0 else rgb_tuple(known[c]) if c in known else core[c] if c in core
             else tuple(int(v) for v in rng.integers(40, 256, 3)) for i,c in enumerate(codes)]
 
+CLASSES_FILE = 'synthlab_classes.json' # the class list kept with a dataset (`UnityDataset.save_classes`); `load_unity` reuses it
+
+def read_classes(fn:Path, # JSON (a list of names, or a dict with `codes`: a classes file or a model card) or text, one name per line
+                )->list:
+    "Class names (mask-index order) from a classes file"
+    fn = Path(fn)
+    fix = f"write it with `ds.save_classes()` (JSON {{\"codes\": [...]}}), pass a model card (model.json) or a text file with one class name per line"
+    if not fn.is_file(): raise SynthlabError('classes file not found', fn, fix=fix)
+    try: text = fn.read_text(encoding='utf-8-sig')
+    except (UnicodeDecodeError, OSError) as e: raise SynthlabError(f'classes file cannot be read ({e})', fn, fix=fix) from None
+    if fn.suffix.lower() == '.json':
+        try: d = json.loads(text)
+        except json.JSONDecodeError as e: raise SynthlabError(f'classes file does not parse as JSON ({e.msg}, line {e.lineno})', fn, fix=fix) from None
+        codes = d.get('codes') if isinstance(d, dict) else d
+    else: codes = [l.strip() for l in text.splitlines() if l.strip()]
+    if not (isinstance(codes, list) and codes and all(isinstance(c, str) and c for c in codes)):
+        raise SynthlabError('classes file holds no list of class names', fn, fix=fix)
+    return codes
+
 def _user_codes(codes)->list|None:
-    "User class list with `void` at index 0 (added when missing)"
+    "User class list with `void` at index 0 (added when missing); `codes` may be a list, a classes file or a `ModelSpec`"
     if codes is None: return None
+    if isinstance(codes, (str, Path)): codes = read_classes(codes)
+    elif hasattr(codes, 'codes'): codes = codes.codes # a ModelSpec: the classes a model was trained on
     codes = [str(c) for c in codes]
     if len(set(codes)) != len(codes):
         d = [c for c,n in Counter(codes).items() if n > 1]
@@ -145,10 +172,15 @@ def _classes(found:dict, codes, unknown:str, where:dict, ordered=False)->tuple:
 # %% ../nbs/02a_unity.ipynb #9e548ce6
 def _scan_solo(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
     codes = _user_codes(codes)
-    pairs,skipped,found,where,refs = {},[],{},{},set()
+    pairs,skipped,found,where,refs,ids,held = {},[],{},{},set(),{},Counter()
     frames = sorted(path.rglob('step*.frame_data.json'), key=_natkey)
+    def take_ids(insts, fn): # Perception's label ids, where a labeler gives them ({label_id, label_name} or {labelId, labelName})
+        for s in insts if isinstance(insts, list) else []:
+            i,n = _g(s, 'label_id', 'labelId'),_g(s, 'label_name', 'labelName')
+            if isinstance(i, int) and not isinstance(i, bool) and isinstance(n, str): ids.setdefault(n, i)
     for fn in frames:
-        d = _read_json(fn, 'SOLO frame file')
+        try: d = _read_json(fn, 'SOLO frame file')
+        except SynthlabError as e: skipped.append((fn, f'unreadable frame file: {e.what} (the run was probably interrupted while writing it)')); continue # skip and list, as a missing file
         if d is None: skipped.append((fn, 'empty file: frame JSON has 0 bytes')); continue
         caps = _g(d, 'captures')
         if not isinstance(caps, list):
@@ -156,6 +188,8 @@ def _scan_solo(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
         for cap in caps:
             for o in [cap] + [a for a in (_g(cap, 'annotations') or []) if isinstance(a, dict)]:
                 if isinstance(_g(o, 'filename'), str): refs.add(fn.parent/_g(o, 'filename'))
+                held[str(_g(o, '@type', 'annotation_type', 'sensorType') or _g(o, 'id') or '?').split('.')[-1]] += 1
+                if o is not cap: take_ids(_g(o, 'instances', 'values'), fn)
             sem = [a for a in (_g(cap, 'annotations') or []) if isinstance(a, dict) and _is_semantic(a)]
             sensor = _g(cap, 'id', 'sensor_id') or '?'
             if not sem: skipped.append((fn, f'no semantic segmentation annotation for sensor {sensor!r}')); continue
@@ -163,7 +197,7 @@ def _scan_solo(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
             for inst in _g(a, 'instances', 'values') or []:
                 name,pv = _g(inst, 'labelName', 'label_name'),_g(inst, 'pixelValue', 'pixel_value')
                 if name is None or pv is None: continue
-                c = rgb_tuple(pv)
+                c = rgb_tuple(pv, fn, f'pixelValue of label {name!r}')
                 if c not in found.setdefault(name, []): found[name].append(c)
                 where.setdefault(name, fn)
             if _g(cap, 'filename') is None: skipped.append((fn, f'null filename: sensor {sensor!r} wrote no RGB image (capture disabled)')); continue
@@ -179,19 +213,38 @@ def _scan_solo(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
     defs = next(iter(sorted(path.rglob('annotation_definitions.json'))), None) # a semantic spec, when the writer kept one
     for dfn in ([defs] if defs else []):
         for ad in _g(_read_json(dfn, 'annotation definitions') or {}, 'annotationDefinitions', 'annotation_definitions') or []:
+            if isinstance(ad, dict): take_ids(_g(ad, 'spec'), dfn)
             if isinstance(ad, dict) and _is_semantic(ad):
                 for s in _g(ad, 'spec') or []:
                     name,pv = _g(s, 'label_name', 'labelName'),_g(s, 'pixel_value', 'pixelValue')
-                    if name is not None and isinstance(pv, (list,tuple)) and rgb_tuple(pv) not in found.setdefault(name, []): found[name].append(rgb_tuple(pv))
+                    if name is not None and isinstance(pv, (list,tuple)) and rgb_tuple(pv, dfn, f'pixel_value of label {name!r}') not in found.setdefault(name, []):
+                        found[name].append(rgb_tuple(pv, dfn, f'pixel_value of label {name!r}'))
+    codes,codes_from = _solo_codes(found, ids, codes)
     codes,colors,pal = _classes(found, codes, unknown, where)
-    return dict(pairs=pairs, skipped=skipped, codes=codes, colors=colors, frames=frames,
+    return dict(pairs=pairs, skipped=skipped, codes=codes, colors=colors, frames=frames, codes_from=codes_from, held=held,
                 decoder=MaskDecoder(codes, palette=pal, tol=tol, unknown=unknown))
 
+def _solo_codes(found:dict, ids:dict, codes)->tuple:
+    "(class list, where it came from): the user's; class value = Perception label id when every label has one; else from the frames"
+    if codes is not None: return codes,'codes'
+    if not found or set(found) <= set(CODES): return None,'synthlab' # synthlab's own classes: a fixed list
+    by_id = {}
+    for n,i in ids.items(): by_id.setdefault(i, n)
+    if all(n in ids and by_id[ids[n]] == n for n in found) and min(ids[n] for n in found) >= 1 and max(by_id) <= MAX_CLASSES-1:
+        return [VOID] + [by_id.get(i, f'label_{i}') for i in range(1, max(by_id)+1)],'label ids'
+    return None,'frames'
+
 # %% ../nbs/02a_unity.ipynb #597756f0
-def _spec_color(pv)->tuple|int:
+def _spec_color(pv, fn=None, name=None)->tuple|int:
     "RGB of a legacy `pixel_value` ({r,g,b,a} floats 0-1 or ints 0-255), or the grey value when it is an int"
     if isinstance(pv, (int,float)) and not isinstance(pv, bool): return int(pv)
-    v = [float(pv[k]) for k in 'rgb'] if isinstance(pv, dict) else [float(x) for x in pv[:3]]
+    try:
+        v = [pv[k] for k in 'rgb'] if isinstance(pv, dict) else list(pv[:3]) if isinstance(pv, (list,tuple)) else None
+        ok = v is not None and len(v) == 3 and all(isinstance(x, (int,float)) and not isinstance(x, bool) and 0 <= x <= 255 for x in v)
+    except (KeyError, TypeError): ok = False
+    if not ok: raise SynthlabError(f'pixel_value {pv!r} of label {name!r} is not a colour: expected {{"r","g","b","a"}} floats 0-1', fn,
+                                   fix='correct this entry of annotation_definitions.json, or re-export the run from Unity')
+    v = [float(x) for x in v]
     return tuple(int(round(x*255)) for x in v) if max(v) <= 1.0 else tuple(int(round(x)) for x in v)
 
 def _scan_legacy(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
@@ -210,12 +263,13 @@ def _scan_legacy(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
             for s in _g(ad, 'spec') or []:
                 name,pv = _g(s, 'label_name', 'labelName'),_g(s, 'pixel_value', 'pixelValue')
                 if name is None or pv is None: continue
-                c = _spec_color(pv)
+                c = _spec_color(pv, dfn, name)
                 if isinstance(c, int): grey[name] = c
                 elif c not in found.setdefault(name, []): found[name].append(c)
                 where.setdefault(name, dfn)
         for cfn in [f for f in cap_fns if f.parent == dset]:
-            d = _read_json(cfn, 'captures file')
+            try: d = _read_json(cfn, 'captures file')
+            except SynthlabError as e: skipped.append((cfn, f'unreadable captures file: {e.what} (the run was probably interrupted while writing it)')); continue
             if d is None: skipped.append((cfn, 'empty file: captures file has 0 bytes')); continue
             caps = _g(d, 'captures')
             if not isinstance(caps, list): raise SynthlabError("captures file has no 'captures' list", cfn, fix='re-copy it from the Unity run')
@@ -283,6 +337,19 @@ class UnityDataset:
     def image(self, item)->PILImage:
         "Image `item` (or item number `item`) as an RGB `PILImage` (alpha dropped)"
         return PILImage.create(self.items[item] if isinstance(item, int) else item)
+    def drop(self, bad:list, # (image path, file to list, why) of each item to take out
+            ):
+        "Take items out (a file that cannot be read) and list them in `skipped`: one policy for missing and unreadable files"
+        out = {str(i) for i,_,_ in bad}
+        self.items = [o for o in self.items if str(o) not in out]
+        self.skipped += [(f, why) for _,f,why in bad]
+        return self
+    def save_classes(self, fn:Path=None, # default: `CLASSES_FILE` in the dataset folder
+                    )->Path:
+        "Write the class list (and colours) to `fn`: `load_unity` reuses it, so class numbers stay the same for every frame subset"
+        fn = Path(fn or self.path/CLASSES_FILE)
+        write_json(fn, {'codes': self.codes, 'colors': [list(map(int, c)) for c in self.colors], 'layout': self.layout})
+        return fn
     def summary(self)->str:
         "What was loaded and what was skipped, grouped by reason"
         s = [f'UnityDataset ({self.layout}): {len(self)} image/mask pairs, {len(self.codes)} classes, {len(self.skipped)} skipped',
@@ -316,6 +383,51 @@ def detect_layout(path:Path, # folder Unity wrote
         fix="expected screenshots/ + labels/ + labels.csv (classic), sequence.*/step*.frame_data.json (Perception SOLO) "
             "or Dataset*/captures_*.json (legacy Perception)")
 
+# %% ../nbs/02a_unity.ipynb #3b371c99
+def _run_root(f:Path, layout:str)->Path:
+    "The run folder of SOLO frame file or legacy captures file `f`"
+    if layout == 'solo': return f.parent.parent if f.parent.name.startswith('sequence.') else f.parent
+    return f.parent.parent # legacy: capture filenames are relative to the parent of Dataset<guid>/
+
+def find_runs(path:Path, # a folder that holds one or more Unity runs
+             )->list:
+    "The Unity runs under `path`: `(folder, layout)` for each classic folder, SOLO run and legacy run"
+    path = Path(path)
+    if (path/'screenshots').is_dir() or (path/'labels').is_dir(): return [(path, detect_layout(path))]
+    runs = {}
+    for f in path.rglob('step*.frame_data.json'): runs.setdefault(_run_root(f, 'solo'), 'solo')
+    for f in path.rglob('captures_*.json'): runs.setdefault(_run_root(f, 'legacy'), 'legacy')
+    for d in path.rglob('screenshots'):
+        if d.is_dir() and (d.parent/'labels').is_dir(): runs.setdefault(d.parent, 'classic')
+    return sorted(runs.items(), key=lambda o: _natkey(o[0]))
+
+def _check_runs(path:Path, merge:bool)->list:
+    "The runs under `path`; refuses several unless `merge`, and runs of different layouts always"
+    if not path.is_dir(): detect_layout(path) # raises: not found / not a folder
+    runs = find_runs(path)
+    if len(runs) < 2: return runs
+    def rel(p):
+        try: return str(p.relative_to(path)) or '.'
+        except ValueError: return str(p)
+    desc = '; '.join(f'{rel(p)} ({l})' for p,l in runs[:10]) + (f'; ... ({len(runs)-10} more)' if len(runs) > 10 else '')
+    if len({l for _,l in runs}) > 1:
+        raise SynthlabError(f'{len(runs)} Unity runs of different layouts under this folder: {desc}', path,
+                            fix=f'load one run: load_unity(path/"{rel(runs[0][0])}"); runs of different layouts cannot be merged')
+    if not merge:
+        raise SynthlabError(f'{len(runs)} Unity runs under this folder: {desc}. Merging them silently would mix their classes and sizes', path,
+                            fix=f'load one run: load_unity(path/"{rel(runs[0][0])}"), or pass merge=True to merge them on purpose')
+    return runs
+
+def _merge_scans(rs:list, path:Path)->dict:
+    "One scan result from the scans `rs` of several classic folders (they must share the class list)"
+    if len(rs) == 1: return rs[0]
+    r = dict(rs[0], pairs=dict(rs[0]['pairs']), skipped=list(rs[0]['skipped']))
+    for o in rs[1:]:
+        if o['codes'] != r['codes']: raise SynthlabError('the runs to merge have different class lists (labels.csv)', path,
+                                                        fix='merge only runs of the same Unity project, or pass codes=[...]')
+        r['pairs'].update(o['pairs']); r['skipped'] += o['skipped']
+    return r
+
 # %% ../nbs/02a_unity.ipynb #b3d8804b
 def load_unity(path:Path, # folder Unity wrote (or that contains it)
                codes:list=None, # class names in mask-index order (void first, added if missing); None: from the data
@@ -323,15 +435,32 @@ def load_unity(path:Path, # folder Unity wrote (or that contains it)
                unknown:str='error', # 'error': colours/values that are no class are an error; 'void': map them to void
                layout:str=None, # 'classic', 'solo' or 'legacy'; None: detect
                check:bool=True, # audit every mask now (`check_dataset`), so bad masks fail here rather than during training
+               merge:bool=False, # `path` holds several runs: merge them on purpose (one class list) instead of refusing
               )->UnityDataset:
     "Find the image/mask pairs under `path` in any Unity layout and check them: a `UnityDataset`"
     if unknown not in ('error','void'): raise SynthlabError(f"unknown={unknown!r}", fix="use 'error' or 'void'")
     path = Path(path).absolute()
-    layout = layout or detect_layout(path)
+    runs = _check_runs(path, merge)
+    layout = layout or (runs[0][1] if runs else detect_layout(path))
     if layout not in _SCANNERS: raise SynthlabError(f'unknown layout {layout!r}', path, fix=f'use one of {list(_SCANNERS)}')
-    r = _SCANNERS[layout](path, codes=codes, tol=tol, unknown=unknown)
+    codes_from = 'codes' if codes is not None else None
+    if codes is None and (path/CLASSES_FILE).is_file(): codes,codes_from = read_classes(path/CLASSES_FILE),'classes file'
+    rs = [_SCANNERS[layout](p, codes=codes, tol=tol, unknown=unknown) for p in ([p for p,_ in runs] if layout == 'classic' and len(runs) > 1 else [path])]
+    r = _merge_scans(rs, path)
+    if r.get('codes_from') == 'frames' and codes_from is None:
+        warnings.warn(f'{path}: the class list was inferred from the labels in the frames ({len(r["codes"])} classes, sorted by name), '
+                      'so loading other frames can renumber the classes. Keep it with the dataset: `ds.save_classes()` '
+                      f'(load_unity then reuses {CLASSES_FILE}), or pass codes=[...], a classes file or the model spec')
     if len(r['codes']) > MAX_CLASSES: raise SynthlabError(f"{len(r['codes'])} classes: at most 255 fit a uint8 mask", path, fix='merge classes')
     ds = UnityDataset(path, layout, r['codes'], r['colors'], r['pairs'], r['skipped'], r['decoder'])
+    held = r.get('held') or {}
+    if not len(ds) and layout == 'solo' and held and not any('semanticsegmentation' in re.sub(r'[\s_]', '', k).lower() for k in held):
+        e = SynthlabError('no semantic segmentation masks in this SOLO run: it contains ' +
+                          ', '.join(f'{n} x {k}' for k,n in held.most_common()), path,
+            fix='add a SemanticSegmentationLabeler (with a SemanticSegmentationLabelConfig naming your classes) to the '
+                'Perception Camera and run the simulation again')
+        e.skipped = ds.skipped
+        raise e
     if not len(ds):
         e = SynthlabError(f'no usable image/mask pairs ({layout} layout)' + (': ' + ds.summary().split('\n',3)[-1].strip() if ds.skipped else ''), path,
             fix='check that Unity wrote images and semantic segmentation masks (PNG) and that this is the right folder')

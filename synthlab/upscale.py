@@ -19,6 +19,7 @@ from .debug import check_dataset
 from .learner import load_model, weights_file
 from .callbacks import checkpoints, last_checkpoint
 from .train import train, resume
+from .distrib import barrier, broadcast, is_main
 
 # %% auto #0
 __all__ = ['MANIFEST', 'RESULT_COLS', 'lr_str', 'plan_stages', 'source_size', 'check_sizes', 'read_manifest', 'mmss',
@@ -215,7 +216,7 @@ class _EpochLog(Callback):
         row = dict(epoch=int(self.epoch), **{k:(None if v is None else float(v)) for k,v in zip(names, self.learn.final_record)})
         row['time'] = self.elapsed()
         self.rows.append(row)
-        if self.fn: write_json(self.fn, self.rows)
+        if self.fn and is_main(): write_json(self.fn, self.rows)
 
 # %% ../nbs/06_upscale.ipynb #33b3fa8b
 def _check_manifest(m:dict, plan:list, arch:str, source:str, fn):
@@ -284,16 +285,18 @@ def _open(self:UpscaleRun, resume:bool)->dict:
     "Read (and check) the manifest of an earlier run, or start a new one"
     info = dict(version=1, source=str(getattr(self.ds, 'path', '')), arch=self.arch, src_size=list(self.src_size))
     fn = self.path/MANIFEST
-    if resume and fn.exists():
+    if resume and broadcast(fn.exists()): # several processes: all take rank 0's branch
         m = read_manifest(fn)
         _check_manifest(m, self.plan, self.arch, info['source'], fn)
         m['plan'] = self.plan
         return m
-    if not resume: # start again: remove what an earlier run wrote here
-        for d in self.path.glob('stage[0-9]*_*x*'):
-            if d.is_dir(): shutil.rmtree(d)
     m = dict(info, created=_now(), plan=self.plan, stages=[])
-    write_json(fn, m)
+    if is_main():
+        if not resume: # start again: remove what an earlier run wrote here
+            for d in self.path.glob('stage[0-9]*_*x*'):
+                if d.is_dir(): shutil.rmtree(d)
+        write_json(fn, m)
+    barrier() # the others start when the folder is ready
     return m
 
 # %% ../nbs/06_upscale.ipynb #3a3046eb
@@ -349,10 +352,12 @@ def next_stage(self:UpscaleRun)->Learner:
                start_valid_loss=read_json(sdir/'run.json').get('start_valid_loss'), time=log.elapsed(),
                model=f'{st["name"]}/model.pth', finished=_now(), history=log.rows)
     self.manifest['stages'].append(rec)
-    write_json(self.path/MANIFEST, self.manifest)
-    if not self.keep_checkpoints: # the stage is done: its per-epoch checkpoints (weights + optimizer) are not needed to resume
-        for fn in checkpoints(sdir): fn.unlink()
-    write_results(self.path)
+    if is_main(): # several processes: rank 0 writes; the others wait for it before the next stage reads these files
+        write_json(self.path/MANIFEST, self.manifest)
+        if not self.keep_checkpoints: # the stage is done: its per-epoch checkpoints (weights + optimizer) are not needed to resume
+            for fn in checkpoints(sdir): fn.unlink()
+        write_results(self.path)
+    barrier()
     self.learn = learn
     return learn
 

@@ -225,7 +225,7 @@ def test_max_side_and_size_alias(tmp_path, model_fn, seg):
     from fastapi.testclient import TestClient
     from synthlab.serve import create_app
     img = _images(2)[1]
-    c = TestClient(create_app(seg, max_side=64, log_requests=False))
+    c = TestClient(create_app(seg, max_side=64, log_requests=False), base_url='http://127.0.0.1') # the Host check accepts addresses and localhost
     m = np.asarray(Image.open(io.BytesIO(c.post('/predict', content=encode_png(img), headers={'Content-Type':'image/png'}).content)))
     assert (m == seg.predict(img, max_side=64)).all() and c.get('/health').json()['max_side'] == 64
     with pytest.raises(SynthlabError, match='not a multiple'): create_app(seg, size=(50, 50))

@@ -33,7 +33,7 @@ def _round_trip(learn, tmp_path)->dict:
     fn = export_onnx(learn2, tmp_path/'model.onnx', sizes=((64, 64),), verbose=False)
     seg = OnnxSegmenter(fn, n_threads=1)
     hops['OnnxSegmenter'] = seg.spec
-    health = TestClient(create_app(seg, workers=1, log_requests=False)).get('/health').json()
+    health = TestClient(create_app(seg, workers=1, log_requests=False), base_url='http://127.0.0.1').get('/health').json()
     hops['/health'] = ModelSpec.from_dict(health['spec'])
     return dict(hops=hops, card=card, health=health, seg=seg)
 
