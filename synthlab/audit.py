@@ -339,7 +339,7 @@ def check_dataset(ds, # a `UnityDataset`
     if a is None: a = audit(ds, images=False, progress=len(ds.items) > 200 and not in_test() if progress is None else progress)
     bad = [p for p in a.problems if p.kind in SKIP_KINDS and p.item is not None and p.item in set(ds.items)]
     if bad and hasattr(ds, 'drop'): # one policy for missing and unreadable files: skip them and list them
-        ds.drop([(p.item, p.files[0], p.kind.replace('_', ' ') + ': ' + p.error.what) for p in bad])
+        ds.drop([(p.item, p.files[0], p.kind.replace('_', ' ') + ': ' + p.error.what.replace('; the item is skipped', '')) for p in bad])
         warnings.warn(f'{getattr(ds, "path", "")}: skipped {len(bad)} item(s) whose file cannot be read; see `.skipped` or `.summary()`')
         if not ds.items:
             e = SynthlabError(f'no usable image/mask pairs: all {len(bad)} items have a file that cannot be read, e.g. {bad[0].files[0]}: '

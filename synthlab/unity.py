@@ -210,7 +210,9 @@ def _scan_solo(path:Path, codes=None, tol=2, unknown='error', **kw)->dict:
     for d in sorted({f.parent for f in frames}, key=_natkey): # images no frame lists: the run stopped before writing its JSON
         for f in sorted(d.glob('step*.png'), key=_natkey):
             if f not in refs: skipped.append((f, 'unreferenced file: no frame_data.json lists it'))
-    defs = next(iter(sorted(path.rglob('annotation_definitions.json'))), None) # a semantic spec, when the writer kept one
+    roots = sorted({_run_root(f, 'solo') for f in frames}, key=_natkey) # also when `path` is one sequence of the run
+    defs = next(iter(sorted(path.rglob('annotation_definitions.json'))), None) or next(
+        (d for r in roots for d in (r/'annotation_definitions.json', r/'metadata'/'annotation_definitions.json') if d.is_file()), None)
     for dfn in ([defs] if defs else []):
         for ad in _g(_read_json(dfn, 'annotation definitions') or {}, 'annotationDefinitions', 'annotation_definitions') or []:
             if isinstance(ad, dict): take_ids(_g(ad, 'spec'), dfn)

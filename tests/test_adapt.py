@@ -105,7 +105,7 @@ def test_finetune_scores_and_saves(run, real, tmp_path):
     assert ((scores[['before', 'after']] >= 0) & (scores[['before', 'after']] <= 1)).all().all()
     assert scores.attrs['k'] == 4 and scores.attrs['held_out'] == 2 and isinstance(scores.attrs['forgot'], bool)
     fj = read_json(tmp_path/'ft'/'finetune.json')
-    assert fj['lr'] == pytest.approx(1e-4) # a tenth of the run's lr
+    assert fj['lr'] == pytest.approx(1e-3/3) # a third of the run's lr
     assert len(fj['train_items']) == 4 and not set(fj['train_items']) & set(fj['held_out_items'])
     assert fj['scores']['after']['real held-out mIoU'] == pytest.approx(scores.loc['real held-out mIoU', 'after'])
     back = load_model(tmp_path/'ft')

@@ -86,6 +86,7 @@ def test_item4_one_usable_image_is_refused_up_front(bases, tmp_path):
     p = copy(bases['classic'], tmp_path/'one')
     for img,msk in pairs(p)[1:]: img.unlink(); msk.unlink()
     fails(lambda: tiny_train(p, tmp_path/'run'), '1 usable image(s)', 'training needs at least 2 training images', 'validation')
+    fails(lambda: tiny_train(SAMPLES/'pysolotools_solo'/'solo', tmp_path/'run2'), '1 usable image(s)', 'at least 2 training images') # real SOLO
     p3 = copy(bases['classic'], tmp_path/'three')
     for img,msk in pairs(p3)[3:]: img.unlink(); msk.unlink()
     dls = quiet(unity_dls, p3, size=32, bs=2, num_workers=0, cache=False) # 3 images: 2 train, 1 valid (fastai alone: 0 valid)
@@ -148,6 +149,8 @@ def test_item16_stable_class_numbers(tmp_path):
                                                                .read_text())['annotationDefinitions'][0]['spec']}
     assert all(both.codes[i] == n for n,i in ids.items())
     assert (both.mask(both.items[1]) == one.mask(0)).all() # the same frame, the same numbers
+    seq = quiet(load_unity, tmp_path/'a'/'groceries'/'sequence.9', check=False) # one sequence folder: the run's definitions still count
+    assert seq.codes == both.codes
 
 def test_item16_inferred_class_list_warns_and_is_kept(bases, tmp_path):
     "No label ids: the list inferred from frames warns; kept with the dataset (or a model spec) it is reused"
@@ -162,6 +165,8 @@ def test_item16_inferred_class_list_warns_and_is_kept(bases, tmp_path):
     spec = ModelSpec(codes=ds.codes, size=(32,32))
     sub = quiet(load_unity, first, codes=spec) # one sequence, with the model's class list: same numbers
     assert sub.codes == ds.codes and (sub.mask(0) == ds.mask(ds.items[0])).all()
+    spec.save(tmp_path/'model.json') # or the model card on disk
+    assert quiet(load_unity, first, codes=tmp_path/'model.json').codes == ds.codes
 
 def test_item17_parent_of_several_runs_is_refused(bases, tmp_path):
     "A parent folder of two runs: refused, naming the runs and how to pick one or merge on purpose"

@@ -111,7 +111,7 @@ def test_bad_labels_stop_the_demo_before_training(tmp_path):
     assert not (tmp_path/'run'/'stages').exists()
 
 def test_every_subcommand_has_help():
-    for c in ['render', 'audit', 'train', 'go-big', 'export', 'predict', 'report', 'demo', 'serve']:
+    for c in ['render', 'audit', 'train', 'go-big', 'export', 'predict', 'evaluate', 'report', 'demo', 'serve']:
         r = synthlab(c, '--help', timeout=60)
         assert r.returncode == 0 and f'usage: synthlab {c}' in r.stdout, c
 

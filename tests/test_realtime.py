@@ -72,7 +72,7 @@ def test_go_big_realtime(tiny, tmp_path):
     "progressive resizing (two tiny stages) rebuilds the realtime model from its name at each stage"
     from synthlab.archs import REALTIME
     from synthlab.upscale import go_big
-    learn,res = go_big(tiny, sizes=(64,96), epochs=1, bs=4, path=tmp_path/'gb', arch='realtime', num_workers=0)
+    learn,res = go_big(tiny, sizes=(64,96), epochs=1, bs=4, path=tmp_path/'gb', arch='realtime', num_workers=0, upsample=True, tensorboard=False)
     assert learn.spec.arch == REALTIME and tuple(learn.spec.size) == (96,96)
 
 def test_export_dataset_round_trip(tiny, tmp_path):
