@@ -1,6 +1,6 @@
 """Does synthetic pretraining beat a few real images? mIoU on held-out real photos for four ways of training.
 
-    .venv/bin/python bench/bench_real.py            # ADE20K indoor photos (../shared), demo renders, 64 px, resnet18: ~8 min on 2 CPU cores
+    .venv/bin/python bench/bench_real.py            # ADE20K indoor photos (../shared), demo renders, 64 px, resnet18: ~23 min on 2 CPU cores
     .venv/bin/python bench/bench_real.py --smoke    # CI: a stand-in real set, 16 tiny renders, 32 px, 1 epoch: < 2 min
 
 The real set (`--real`, default ../shared/real_photos/ade20k_indoor, read with `load_real(..., encoding='ade20k')`;
